@@ -1,0 +1,269 @@
+"""Match invocations against the rules: pure, given the request's Context.
+
+A rule that raises while matching becomes a fail-closed `ask` match, never a skip.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .model import Invocation, Match, PartKind, Severity, Verdict, Word
+from .rules import Rule, RuleSet, Tool
+from .targets import (PROTECTED_BRANCHES, Context, PathTarget, current_branch, resolve_path)
+
+__all__ = ["Facts", "classify", "match_rule"]
+
+_WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
+_DESTRUCTIVE_FLAGS = frozenset({"-r", "-R", "-f", "--force", "--recursive", "--delete",
+                                "--hard", "--no-preserve-root", "-D"})
+_DANGER_CLASSES = frozenset({"root", "system", "home", "home_config", "device"})
+_pattern_cache: dict[str, re.Pattern[str]] = {}
+_NO_TOOL = Tool()
+
+
+class Facts:
+    """What one invocation says, computed once and shared by every rule that looks."""
+
+    def __init__(self, inv: Invocation, tool: Tool, ctx: Context) -> None:
+        self.inv, self.ctx = inv, ctx
+        self.name = inv.name
+        self.flags: set[str] = set()
+        self.positionals: list[Word] = []
+        args = inv.argv[1:]
+        i, n = 0, len(args)
+        leading = tool.operands == "leading"
+        in_operands = True
+        while i < n:
+            w = args[i]
+            v = w.value
+            if v is None or w is None:
+                self.positionals.append(w)
+            elif v == "--":
+                self.positionals.extend(args[i + 1:])
+                break
+            elif v.startswith("--") and len(v) > 2:
+                key = v.split("=", 1)[0]
+                self.flags.add(key)
+                if key in tool.value_options and "=" not in v:
+                    i += 1
+            elif v.startswith("-") and len(v) > 1:
+                self.flags.add(v)
+                if v in tool.value_options:
+                    i += 1
+                elif not leading and not v[1].isdigit():
+                    for ch in v[1:]:
+                        self.flags.add("-" + ch)
+                        if "-" + ch in tool.value_options:
+                            if ch == v[-1]:
+                                i += 1
+                            break
+                in_operands = False
+            elif v in ("(", "!") and leading:
+                in_operands = False
+            elif not leading or in_operands:
+                self.positionals.append(w)
+            i += 1
+        self._paths: dict[int, list[PathTarget]] = {}
+        self._redirects: list[PathTarget] | None = None
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = " ".join(w.value if w.value is not None else w.text
+                                  for w in self.inv.argv)
+        return self._text
+
+    def values(self, skip: int) -> list[str | None]:
+        return [w.value for w in self.positionals[skip:]]
+
+    def paths(self, skip: int) -> list[PathTarget]:
+        got = self._paths.get(skip)
+        if got is None:
+            got = [resolve_path(w, self.ctx) for w in self.positionals[skip:]]
+            self._paths[skip] = got
+        return got
+
+    def redirect_paths(self) -> list[PathTarget]:
+        if self._redirects is None:
+            self._redirects = [resolve_path(r.target, self.ctx) for r in self.inv.redirects
+                               if r.op in _WRITE_OPS and r.target is not None
+                               and r.target.value not in ("/dev/null", "/dev/stdout",
+                                                           "/dev/stderr", "/dev/tty")
+                               and not (r.target.value or "").startswith("/dev/fd/")]
+        return self._redirects
+
+    def subcommand(self, seqs: list[tuple[str, ...]]) -> int | None:
+        """Length of the first matching subcommand sequence, or None."""
+        vals = self.values(0)
+        for seq in seqs:
+            if tuple(vals[:len(seq)]) == seq:
+                return len(seq)
+        return None
+
+    def branches(self, skip: int) -> list[str]:
+        """Branches a `git push` would write: refspec destinations, or the current branch."""
+        vals = [v for v in self.values(skip)]
+        if "--all" in self.flags or "--mirror" in self.flags:
+            return ["*all branches*"]
+        refs = [v for v in vals[1:] if v is not None]
+        if not refs:
+            b = current_branch(self.ctx)
+            return [b] if b else ["*current branch*"]
+        out = []
+        for r in refs:
+            r = r.lstrip("+")
+            dst = r.split(":", 1)[1] if ":" in r else r
+            out.append(dst.removeprefix("refs/heads/") or "*deleted*")
+        return out
+
+
+def _pattern(pat: str, ctx: Context) -> re.Pattern[str]:
+    key = pat + "\0" + ctx.home + "\0" + "\0".join(sorted(ctx.dirs.values()))
+    got = _pattern_cache.get(key)
+    if got is None:
+        from fnmatch import translate
+        values = dict(ctx.dirs, home=ctx.home)
+        got = re.compile(translate(pat.format_map(values)))
+        _pattern_cache[key] = got
+    return got
+
+
+def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
+           targets: list[str]) -> bool:
+    """True when every condition holds; appends what was resolved to targets."""
+    skip = 0
+    if "command" in cond and f.name not in cond["command"] and "*" not in cond["command"]:  # type: ignore[operator]
+        return False
+    if "subcommand" in comp:
+        got = f.subcommand(comp["subcommand"])  # type: ignore[arg-type]
+        if got is None:
+            return False
+        skip = got
+    if "flags" in cond and not any(x in f.flags for x in cond["flags"]):  # type: ignore[union-attr]
+        return False
+    if "flags_all" in cond and not all(x in f.flags for x in cond["flags_all"]):  # type: ignore[union-attr]
+        return False
+    if "no_flags" in cond and any(x in f.flags for x in cond["no_flags"]):  # type: ignore[union-attr]
+        return False
+    if "remote" in cond and (f.inv.remote is not None) != cond["remote"]:
+        return False
+    if "env" in cond:
+        names = {a.name for a in f.inv.assigns}
+        if not any(n in names for n in cond["env"]):  # type: ignore[union-attr]
+            return False
+    if "via" in cond and not any(v.startswith(tuple(cond["via"])) for v in f.inv.via):  # type: ignore[arg-type]
+        return False
+    if "stdin" in cond and (f.inv.stdin is None or f.inv.stdin.kind not in cond["stdin"]):  # type: ignore[operator]
+        return False
+    if "min_positionals" in cond and len(f.positionals) - skip < cond["min_positionals"]:  # type: ignore[operator]
+        return False
+    if "text" in comp and not comp["text"].search(f.text):  # type: ignore[attr-defined]
+        return False
+    vals = None
+    if "args" in comp:
+        vals = f.values(skip)
+        hit = [v for v in vals if v is not None and any(p.match(v) for p in comp["args"])]  # type: ignore[attr-defined]
+        if not hit:
+            return False
+        targets.extend(hit)
+    if "no_args" in comp:
+        vals = f.values(skip) if vals is None else vals
+        if any(v is not None and any(p.match(v) for p in comp["no_args"]) for v in vals):  # type: ignore[attr-defined]
+            return False
+    if "targets" in cond:
+        classes = cond["targets"]
+        hit_t = [t for t in f.paths(skip) if t.cls in classes]  # type: ignore[operator]
+        if not hit_t:
+            return False
+        targets.extend(f"{t.path or t.text} ({t.cls})" for t in hit_t)
+    if "paths" in cond:
+        pats = [_pattern(str(p), f.ctx) for p in cond["paths"]]  # type: ignore[union-attr]
+        cands = f.paths(skip) + f.redirect_paths()
+        hit_p = [t for t in cands if t.path and any(p.match(t.path) for p in pats)]
+        if not hit_p:
+            return False
+        targets.extend(t.path for t in hit_p if t.path)
+    if "redirect_targets" in cond:
+        hit_r = [t for t in f.redirect_paths() if t.cls in cond["redirect_targets"]]  # type: ignore[operator]
+        if not hit_r:
+            return False
+        targets.extend(f"{t.path or t.text} ({t.cls})" for t in hit_r)
+    if "redirect_paths" in cond:
+        pats = [_pattern(str(p), f.ctx) for p in cond["redirect_paths"]]  # type: ignore[union-attr]
+        hit_p = [t for t in f.redirect_paths() if t.path and any(p.match(t.path) for p in pats)]
+        if not hit_p:
+            return False
+        targets.extend(t.path for t in hit_p if t.path)
+    if "branch" in comp:
+        bs = f.branches(skip)
+        hit_b = [b for b in bs if any(p.match(b) for p in comp["branch"])]  # type: ignore[attr-defined]
+        if not hit_b:
+            return False
+        targets.extend(f"branch {b}" for b in hit_b)
+    return True
+
+
+def match_rule(rule: Rule, f: Facts) -> Match | None:
+    """The Match of rule on one invocation's facts, or None."""
+    targets: list[str] = []
+    if not _check(rule.match, rule.compiled["match"], f, targets):  # type: ignore[arg-type]
+        return None
+    if rule.unless is not None and _check(rule.unless, rule.compiled["unless"], f, []):  # type: ignore[arg-type]
+        return None
+    severity = rule.severity
+    if rule.raise_if is not None and _check(rule.raise_if, rule.compiled["raise_if"], f, targets):  # type: ignore[arg-type]
+        severity = Severity.CRITICAL
+    return Match(rule.id, severity, rule.verdict, rule.why, rule.safer,
+                 tuple(dict.fromkeys(targets)), _source(f.inv), rule.tamper)
+
+
+def _source(inv: Invocation) -> str:
+    text = " ".join(w.text for w in inv.argv)
+    if inv.remote:
+        text = f"[on {inv.remote}] {text}"
+    return text
+
+
+def _unknown_command(f: Facts) -> Match | None:
+    """A command word the gate cannot know, with destructive-looking arguments."""
+    danger = f.flags & _DESTRUCTIVE_FLAGS
+    classes = {t.cls for t in f.paths(0)}
+    if not danger and not (classes & _DANGER_CLASSES):
+        return None
+    return Match("gatesh:unknown_command", Severity.HIGH, Verdict.ASK,
+                 f"the command name `{f.inv.argv[0].text}` is only known at run time and its "
+                 "arguments look destructive", "write the command name literally",
+                 (), _source(f.inv))
+
+
+def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> list[Match]:
+    """Every match of every rule on every invocation."""
+    out: list[Match] = []
+    tools = ruleset.tools
+    for inv in invocations:
+        name = inv.name
+        if not inv.argv:
+            name = ""
+        rules = ruleset.for_command(name) if name is not None else []
+        if name is None and inv.argv and any(p.kind is not PartKind.LIT for p in inv.argv[0].parts):
+            try:
+                um = _unknown_command(Facts(inv, _NO_TOOL, ctx))
+            except Exception as e:  # fail closed
+                um = Match("gatesh:unknown_command", Severity.HIGH, Verdict.ASK, f"check failed: {e}")
+            if um is not None:
+                out.append(um)
+            rules = ruleset.wildcard
+        if not rules:
+            continue
+        facts = Facts(inv, tools.get(name or "", _NO_TOOL), ctx)
+        for rule in rules:
+            try:
+                m = match_rule(rule, facts)
+            except Exception as e:  # a rule that raises must not let the command through
+                m = Match(rule.id, Severity.HIGH, Verdict.ASK,
+                          f"rule {rule.id} failed while matching ({type(e).__name__}: {e}); "
+                          "treated as ask", "", (), _source(inv))
+            if m is not None:
+                out.append(m)
+    return out

@@ -1,0 +1,148 @@
+"""gatectl: the human's tool.  check, rules; one error boundary that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import ExitStatus, GateshError
+
+__all__ = ["main"]
+
+_VERDICT_EXIT = {"allow": 0, "ask": 1, "deny": 2}
+
+
+def _config(mode: str | None = None) -> object:
+    from .config import load
+    env = dict(os.environ)
+    if mode:
+        env["GATESH_MODE"] = mode
+    return load(env)
+
+
+def _decision_json(d: object) -> dict[str, object]:
+    from .model import Decision
+    assert isinstance(d, Decision)
+    sev = max((m.severity for m in d.matches), key=lambda s: s.rank, default=None)
+    return {
+        "decision": d.verdict.value,
+        "parsed": d.parsed,
+        "rules": list(dict.fromkeys(m.rule_id for m in d.matches)),
+        "why": d.why,
+        "severity": sev.value if sev else None,
+        "reason": d.reason,
+        "blocked": d.blocked,
+        "command": d.command,
+        "display": d.display,
+        "harness": d.harness,
+        "matches": [{"rule": m.rule_id, "severity": m.severity.value, "verdict": m.verdict.value,
+                     "why": m.why, "safer": m.safer, "targets": list(m.targets),
+                     "command": m.command} for m in d.matches],
+        "notes": list(d.notes),
+    }
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .gate import Request, review
+    cfg = _config(args.mode)
+    if args.jsonl:
+        return _check_jsonl(cfg)
+    words = list(args.command)
+    if words and words[0] == "--":
+        words = words[1:]
+    if not words:
+        raise GateshError("nothing to check; usage: gatectl check [--json] [--explain] -- COMMAND")
+    text = words[0] if len(words) == 1 else " ".join(words)
+    cwd = os.path.abspath(args.cwd or os.getcwd())
+    d = review(Request(text, cwd, "check", os.environ), cfg)  # type: ignore[arg-type]
+    if args.json:
+        sys.stdout.write(json.dumps(_decision_json(d), ensure_ascii=False) + "\n")
+    else:
+        from .checkview import show
+        show(d, explain=args.explain)
+    return _VERDICT_EXIT[d.verdict.value]
+
+
+def _check_jsonl(cfg: object) -> int:
+    """The batch protocol judge.py speaks: one JSON request per line in, one answer out."""
+    from .gate import Request, review
+    out = sys.stdout
+    default_cwd = os.getcwd()
+    env = dict(os.environ)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            command = req["command"]
+            if not isinstance(command, str):
+                raise TypeError("command must be a string")
+            cwd = req.get("cwd") or default_cwd
+            d = review(Request(command, cwd, "check", env), cfg)  # type: ignore[arg-type]
+            ans = _decision_json(d)
+            del ans["command"], ans["notes"]
+        except (ValueError, KeyError, TypeError) as e:
+            ans = {"decision": "ask", "parsed": False, "rules": [],
+                   "why": f"bad request line: {e}", "reason": "bad_request"}
+        out.write(json.dumps(ans, ensure_ascii=False) + "\n")
+        out.flush()  # a client may wait for each answer before it sends the next line
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from . import rulescli
+    cfg = _config()
+    if args.action == "list":
+        return rulescli.list_rules(cfg, args.json)
+    return rulescli.test_rules(cfg, args.files)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gatectl", description="The human's side of gatesh.")
+    p.add_argument("--version", action="version", version=f"gatectl (gatesh) {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    c = sub.add_parser("check", help="say what gatesh would decide for a command")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--jsonl", action="store_true",
+                   help='read {"command": ..., "cwd": ...} lines on stdin, answer one JSON line each')
+    c.add_argument("--explain", action="store_true",
+                   help="show the parsed command, unwrapping steps, targets and rules")
+    c.add_argument("--cwd", help="resolve paths against DIR (default: the current directory)")
+    c.add_argument("--mode", choices=["enforce", "dry-run", "no-human"],
+                   help="judge as in this mode (default: the configured one)")
+    c.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND")
+    c.set_defaults(func=cmd_check)
+    r = sub.add_parser("rules", help="list or test rules")
+    r.add_argument("action", choices=["list", "test"])
+    r.add_argument("files", nargs="*", help="rule files to test (default: every loaded rule)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_rules)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return ExitStatus.USAGE
+    try:
+        return int(args.func(args))
+    except GateshError as e:
+        if args.debug:
+            raise
+        print(f"gatectl: {e}", file=sys.stderr)
+        return 3 if args.cmd == "check" else ExitStatus.ERROR
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        return ExitStatus.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The gate: parse, unwrap, classify, decide and record one command.
+
+review() is pure apart from reading rule files; enforce() adds the write-ahead audit record.
+Neither raises for a bad command: every failure becomes a Decision that blocks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from .config import Config
+from .errors import AuditUnwritable, GateshError
+from .model import Decision, Match, Verdict
+
+__all__ = ["Request", "review", "enforce", "block_message", "failure", "known_vars"]
+
+_RULESETS: dict[tuple[str, ...], object] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    command: str
+    cwd: str
+    origin: str = "c"                   # c | script | check | hook
+    env: Mapping[str, str] | None = None
+
+
+def known_vars(env: Mapping[str, str], cfg: Config, cwd: str) -> dict[str, str]:
+    """Variables whose value at run time the gate can know."""
+    out = {"HOME": cfg.home, "PWD": cwd}
+    for k in ("USER", "LOGNAME", "TMPDIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME",
+              "XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "XDG_DATA_HOME", "SHELL"):
+        if k in env:
+            out[k] = env[k]
+    return out
+
+
+def _ruleset(cfg: Config, project_root: str) -> object:
+    from .rules import load_ruleset
+    key = (cfg.user_rules_dir, project_root, *cfg.disabled_rules)
+    rs = _RULESETS.get(key)
+    if rs is None:
+        rs = load_ruleset(cfg.user_rules_dir, project_root, cfg.disabled_rules)
+        _RULESETS[key] = rs
+    return rs
+
+
+def failure(command: str, reason: str, why: str, mode: str, display: str | None = None) -> Decision:
+    """A Decision for a gate that could not review the command: it blocks (fails closed)."""
+    return Decision(verdict=Verdict.ASK, parsed=False, matches=(), why=why, reason=reason,
+                    command=command, display=display if display is not None else command,
+                    mode=mode, blocked=mode != "dry-run")
+
+
+def review(req: Request, cfg: Config, ruleset: object = None) -> Decision:
+    """Parse, unwrap, classify and decide; never raises for a bad command or rule."""
+    from .classify import classify
+    from .errors import Unparseable
+    from .harness import extract
+    from .parse import parse
+    from .policy import decide
+    from .targets import Context
+    from .unwrap import unwrap
+
+    env = dict(req.env if req.env is not None else os.environ)
+    ctx = Context(req.cwd, cfg.home, env, {"config_dir": cfg.config_dir,
+                                           "state_dir": cfg.state_dir,
+                                           "runtime_dir": cfg.runtime_dir})
+    notes: list[str] = []
+    try:
+        if ruleset is None:
+            ruleset = _ruleset(cfg, ctx.project_root)
+    except GateshError as e:
+        return failure(req.command, e.reason, str(e), cfg.mode)
+    try:
+        prog = parse(req.command)
+        parsed = True
+    except Unparseable as e:
+        prog, parsed = None, False
+        notes.append(f"unparseable: {e}")
+    harness, display = extract(req.command, prog)
+    matches: list[Match] = []
+    if prog is not None:
+        found = unwrap(prog, known_vars(env, cfg, req.cwd), req.cwd)
+        matches.extend(found.matches)
+        notes.extend(f"unwrapped {s}" for s in found.steps)
+        matches.extend(classify(found.invocations, ruleset, ctx))  # type: ignore[arg-type]
+    outcome = decide(tuple(matches), parsed, cfg.mode)
+    for m in matches:
+        if m.targets:
+            notes.append(f"{m.rule_id}: {', '.join(m.targets)}")
+    return Decision(verdict=outcome.verdict, parsed=parsed, matches=tuple(matches),
+                    why=outcome.why, reason=outcome.reason, command=req.command,
+                    display=display, harness=harness, mode=cfg.mode, blocked=outcome.blocked,
+                    notes=tuple(notes))
+
+
+def _severity(d: Decision) -> str | None:
+    sev = max((m.severity for m in d.matches), key=lambda s: s.rank, default=None)
+    return sev.value if sev is not None else None
+
+
+def _record_fields(req: Request, d: Decision) -> dict[str, object]:
+    return {
+        "event": "decision",
+        "mode": d.mode,
+        "cwd": req.cwd,
+        "origin": req.origin,
+        "command": d.command,
+        "inner": d.display,
+        "harness": d.harness,
+        "verdict": d.verdict.value,
+        "parsed": d.parsed,
+        "rules": [m.rule_id for m in d.matches],
+        "severity": _severity(d),
+        "targets": sorted({t for m in d.matches for t in m.targets}),
+        "reason": d.reason,
+        "outcome": "blocked" if d.blocked else ("dry-run" if d.mode == "dry-run"
+                                                 and d.verdict is not Verdict.ALLOW else "run"),
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+    }
+
+
+def enforce(req: Request, cfg: Config) -> Decision:
+    """review(), then the write-ahead audit record; an unwritable log blocks the command."""
+    try:
+        d = review(req, cfg)
+    except Exception as e:  # a crashing gate never lets a command through
+        d = failure(req.command, "internal_error",
+                    f"gatesh failed while reviewing the command ({type(e).__name__}: {e})",
+                    cfg.mode)
+    from .audit import append
+    try:
+        append(cfg.audit_path, _record_fields(req, d))
+    except AuditUnwritable as e:
+        if cfg.mode != "dry-run":
+            d = replace(d, blocked=True, reason="audit_unwritable", why=str(e))
+    return d
+
+
+def block_message(d: Decision) -> str:
+    """The standard message, every line starting `gatesh: `."""
+    from .display import visible
+    from .policy import REASON_TEXT
+    reason = REASON_TEXT.get(d.reason, d.why)
+    lines = [f"BLOCKED - the command was NOT executed: {reason}"]
+    shown = visible(d.display, keep_newlines=True).split("\n")
+    lines.append(f"command: {shown[0]}")
+    lines.extend(f"         {ln}" for ln in shown[1:])
+    if d.reason in ("bad_config", "bad_rules", "audit_unwritable", "internal_error"):
+        lines.append(f"why: {d.why}")
+    elif not d.matches and d.reason == "unparseable":
+        lines.append(f"why: {d.notes[0] if d.notes else d.why}")
+    for m in d.matches:
+        target = f" [{', '.join(m.targets)}]" if m.targets else ""
+        lines.append(f"rule: {m.rule_id} ({m.severity.value}): {m.why}{target}")
+        if m.safer:
+            lines.append(f"safer: {m.safer}")
+    lines.append("do not retry this command or a reworded, split or encoded equivalent, and do "
+                 "not try to start or answer the approver yourself. Tell the user what you "
+                 "wanted to run and why, then wait for their instruction, or continue with a "
+                 "non-destructive alternative.")
+    rule = d.matches[0].rule_id if d.matches else "-"
+    lines.append(f"status=blocked reason={d.reason} rule={rule}")
+    return "".join(f"gatesh: {ln}\n" for ln in lines)

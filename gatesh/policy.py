@@ -1,0 +1,68 @@
+"""Decide: matches, parse status and mode in; a verdict and whether the command runs, out.
+
+Fail closed: a command that did not parse is `ask` whatever its readable parts say; tamper
+is `deny`; until approvals exist, `ask` in enforce mode blocks as in no-human mode.
+"""
+
+from __future__ import annotations
+
+from .model import Match, Severity, Verdict
+
+__all__ = ["decide", "Outcome", "REASON_TEXT"]
+
+REASON_TEXT = {
+    "rule_deny": "a gatesh rule forbids this command",
+    "tamper": "the command touches gatesh's approval channel, rules, config or log",
+    "no_human": "it needs a human's approval and gatesh runs in no-human mode, where nobody "
+                "can give it",
+    "no_approver": "it needs a human's approval, and this gatesh cannot request one yet "
+                   "(ask is treated as in no-human mode)",
+    "unparseable": "gatesh could not parse this command, and what it cannot read needs a "
+                   "human's approval",
+    "bad_config": "gatesh's configuration or rule files are invalid",
+    "bad_rules": "gatesh's configuration or rule files are invalid",
+    "audit_unwritable": "the audit record could not be written, and nothing runs unrecorded",
+    "internal_error": "gatesh failed while reviewing the command",
+}
+
+
+class Outcome:
+    __slots__ = ("verdict", "blocked", "reason", "why")
+
+    def __init__(self, verdict: Verdict, blocked: bool, reason: str, why: str) -> None:
+        self.verdict, self.blocked, self.reason, self.why = verdict, blocked, reason, why
+
+
+def decide(matches: tuple[Match, ...], parsed: bool, mode: str) -> Outcome:
+    """The verdict, and whether the command is blocked in this mode."""
+    verdict = Verdict.ALLOW
+    reason = "allow"
+    why = "no rule matched"
+    tamper = any(m.tamper for m in matches)
+    for m in matches:
+        if m.verdict.rank > verdict.rank:
+            verdict = m.verdict
+    if not parsed:
+        if verdict is Verdict.ALLOW:
+            verdict = Verdict.ASK
+        reason, why = "unparseable", "gatesh could not parse this command"
+    if tamper:
+        verdict, reason = Verdict.DENY, "tamper"
+    elif verdict is Verdict.DENY:
+        reason = "rule_deny"
+    if matches:
+        top = max(matches, key=lambda m: (m.verdict.rank, m.severity.rank))
+        why = top.why
+    if verdict is Verdict.ALLOW:
+        return Outcome(verdict, False, "allow", why)
+    if mode == "dry-run":
+        return Outcome(verdict, False, reason if reason != "allow" else "ask", why)
+    if verdict is Verdict.ASK and reason not in ("unparseable",):
+        reason = "no_human" if mode == "no-human" else "no_approver"
+    elif verdict is Verdict.ASK and mode != "no-human":
+        reason = "unparseable"
+    return Outcome(verdict, True, reason, why)
+
+
+def severity_of(matches: tuple[Match, ...]) -> Severity | None:
+    return max((m.severity for m in matches), key=lambda s: s.rank, default=None)

