@@ -2,7 +2,7 @@
 
 Each record carries seq, ts, prev (the previous record's hash) and hash =
 sha256(canonical JSON of the record without "hash").  Writers open the file O_APPEND, take
-flock, read the last record, and write their line with one write() and an fsync.
+flock, read the last record, and write their line with one write() and an fdatasync.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def append(path: str, fields: dict[str, object], lock: object = None) -> dict[st
         while view:
             n = os.write(fd, view)
             view = view[n:]
-        os.fsync(fd)
+        os.fdatasync(fd)
         return rec
     except OSError as e:
         raise AuditUnwritable(f"cannot write the audit log {path}: {e.strerror}; "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .model import Invocation, Match, PartKind, Severity, Verdict, Word
-from .rules import Rule, RuleSet, Tool
+from .rules import Rule, RuleSet, Tool, compiled
 from .targets import (PROTECTED_BRANCHES, Context, PathTarget, current_branch, resolve_path)
 
 __all__ = ["Facts", "classify", "match_rule"]
@@ -17,7 +17,6 @@ _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 _DESTRUCTIVE_FLAGS = frozenset({"-r", "-R", "-f", "--force", "--recursive", "--delete",
                                 "--hard", "--no-preserve-root", "-D"})
 _DANGER_CLASSES = frozenset({"root", "system", "home", "home_config", "device"})
-_pattern_cache: dict[str, re.Pattern[str]] = {}
 _NO_TOOL = Tool()
 
 
@@ -118,14 +117,15 @@ class Facts:
         return out
 
 
-def _pattern(pat: str, ctx: Context) -> re.Pattern[str]:
-    key = pat + "\0" + ctx.home + "\0" + "\0".join(sorted(ctx.dirs.values()))
-    got = _pattern_cache.get(key)
+def _paths_re(pats: list[str], ctx: Context) -> re.Pattern[str]:
+    """The path globs of one rule, with {home}, {config_dir}, ... filled in, as one regex."""
+    key = id(pats)
+    got = ctx.patterns.get(key)
     if got is None:
         from fnmatch import translate
         values = dict(ctx.dirs, home=ctx.home)
-        got = re.compile(translate(pat.format_map(values)))
-        _pattern_cache[key] = got
+        got = re.compile("|".join(f"(?:{translate(p.format_map(values))})" for p in pats))
+        ctx.patterns[key] = got
     return got
 
 
@@ -163,13 +163,15 @@ def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
     vals = None
     if "args" in comp:
         vals = f.values(skip)
-        hit = [v for v in vals if v is not None and any(p.match(v) for p in comp["args"])]  # type: ignore[attr-defined]
+        rx = comp["args"]
+        hit = [v for v in vals if v is not None and rx.match(v)]  # type: ignore[attr-defined]
         if not hit:
             return False
         targets.extend(hit)
     if "no_args" in comp:
         vals = f.values(skip) if vals is None else vals
-        if any(v is not None and any(p.match(v) for p in comp["no_args"]) for v in vals):  # type: ignore[attr-defined]
+        rx = comp["no_args"]
+        if any(v is not None and rx.match(v) for v in vals):  # type: ignore[attr-defined]
             return False
     if "targets" in cond:
         classes = cond["targets"]
@@ -178,26 +180,39 @@ def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
             return False
         targets.extend(f"{t.path or t.text} ({t.cls})" for t in hit_t)
     if "paths" in cond:
-        pats = [_pattern(str(p), f.ctx) for p in cond["paths"]]  # type: ignore[union-attr]
+        rx = _paths_re(cond["paths"], f.ctx)  # type: ignore[arg-type]
         cands = f.paths(skip) + f.redirect_paths()
-        hit_p = [t for t in cands if t.path and any(p.match(t.path) for p in pats)]
+        hit_p = [t for t in cands if t.path and rx.match(t.path)]
         if not hit_p:
             return False
         targets.extend(t.path for t in hit_p if t.path)
+    if "dest_paths" in cond:
+        rx = _paths_re(cond["dest_paths"], f.ctx)  # type: ignore[arg-type]
+        ops = f.paths(skip)
+        last = ops[-1:] if len(ops) >= 2 else []
+        hit_d = [t for t in last if t.path and rx.match(t.path)]
+        if not hit_d:
+            return False
+        targets.extend(t.path for t in hit_d if t.path)
     if "redirect_targets" in cond:
+        if not f.inv.redirects:
+            return False
         hit_r = [t for t in f.redirect_paths() if t.cls in cond["redirect_targets"]]  # type: ignore[operator]
         if not hit_r:
             return False
         targets.extend(f"{t.path or t.text} ({t.cls})" for t in hit_r)
     if "redirect_paths" in cond:
-        pats = [_pattern(str(p), f.ctx) for p in cond["redirect_paths"]]  # type: ignore[union-attr]
-        hit_p = [t for t in f.redirect_paths() if t.path and any(p.match(t.path) for p in pats)]
+        if not f.inv.redirects:
+            return False
+        rx = _paths_re(cond["redirect_paths"], f.ctx)  # type: ignore[arg-type]
+        hit_p = [t for t in f.redirect_paths() if t.path and rx.match(t.path)]
         if not hit_p:
             return False
         targets.extend(t.path for t in hit_p if t.path)
     if "branch" in comp:
         bs = f.branches(skip)
-        hit_b = [b for b in bs if any(p.match(b) for p in comp["branch"])]  # type: ignore[attr-defined]
+        rx = comp["branch"]
+        hit_b = [b for b in bs if rx.match(b)]  # type: ignore[attr-defined]
         if not hit_b:
             return False
         targets.extend(f"branch {b}" for b in hit_b)
@@ -207,12 +222,12 @@ def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
 def match_rule(rule: Rule, f: Facts) -> Match | None:
     """The Match of rule on one invocation's facts, or None."""
     targets: list[str] = []
-    if not _check(rule.match, rule.compiled["match"], f, targets):  # type: ignore[arg-type]
+    if not _check(rule.match, compiled(rule, "match"), f, targets):
         return None
-    if rule.unless is not None and _check(rule.unless, rule.compiled["unless"], f, []):  # type: ignore[arg-type]
+    if rule.unless is not None and _check(rule.unless, compiled(rule, "unless"), f, []):
         return None
     severity = rule.severity
-    if rule.raise_if is not None and _check(rule.raise_if, rule.compiled["raise_if"], f, targets):  # type: ignore[arg-type]
+    if rule.raise_if is not None and _check(rule.raise_if, compiled(rule, "raise_if"), f, targets):
         severity = Severity.CRITICAL
     return Match(rule.id, severity, rule.verdict, rule.why, rule.safer,
                  tuple(dict.fromkeys(targets)), _source(f.inv), rule.tamper)

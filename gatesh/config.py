@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-
 from .errors import ConfigError
+from .record import Record
 
 __all__ = ["MODES", "Config", "load", "find_bash", "default_paths"]
 
@@ -27,8 +26,13 @@ _KNOWN_SECTIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(Record):
+    """Everything the gate needs to know about where things are and how to behave."""
+
+    __slots__ = ()
+    _fields = ("mode", "bash", "approval_timeout", "wait_for_approver", "path", "home",
+               "config_dir", "state_dir", "runtime_dir", "audit_path", "user_rules_dir",
+               "disabled_rules", "cache_dir")
     mode: str
     bash: str
     approval_timeout: float
@@ -40,7 +44,16 @@ class Config:
     runtime_dir: str             # $XDG_RUNTIME_DIR/gatesh or /tmp/gatesh-$UID
     audit_path: str
     user_rules_dir: str
-    disabled_rules: tuple[str, ...] = ()
+    disabled_rules: tuple[str, ...]
+    cache_dir: str               # $XDG_CACHE_HOME/gatesh: validated rule packs
+
+    def __new__(cls, mode: str, bash: str, approval_timeout: float, wait_for_approver: float,
+                path: str, home: str, config_dir: str, state_dir: str, runtime_dir: str,
+                audit_path: str, user_rules_dir: str,
+                disabled_rules: tuple[str, ...] = (), cache_dir: str = "") -> Config:
+        return tuple.__new__(cls, (mode, bash, approval_timeout, wait_for_approver, path, home,
+                                   config_dir, state_dir, runtime_dir, audit_path,
+                                   user_rules_dir, disabled_rules, cache_dir))
 
 
 def default_paths(env: Mapping[str, str]) -> dict[str, str]:
@@ -49,8 +62,10 @@ def default_paths(env: Mapping[str, str]) -> dict[str, str]:
     state = env.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
     run = env.get("XDG_RUNTIME_DIR")
     runtime = os.path.join(run, "gatesh") if run else f"/tmp/gatesh-{os.getuid()}"
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
     return {
         "home": home,
+        "cache_dir": os.path.join(cache, "gatesh"),
         "config_dir": os.path.join(cfg, "gatesh"),
         "state_dir": os.path.join(state, "gatesh"),
         "runtime_dir": runtime,
@@ -178,4 +193,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         audit_path=audit_path,
         user_rules_dir=os.path.join(paths["config_dir"], "rules"),
         disabled_rules=tuple(str(r) for r in rules.get("disable", [])),
+        cache_dir=paths["cache_dir"],
     )

@@ -1,9 +1,11 @@
 """Hand the process over to the real bash, exactly as the caller started gatesh.
 
-`exec_bash` replaces gatesh with bash (same pid, process group, fds, cwd), passing the
-original argv (argv[0] included, so `$0`, a login `-bash` and bash's error-message prefix
-are bash's own) and the original environment, after undoing what the Python interpreter
-changed: signal dispositions (via `terminal`) and PEP 538 locale coercion.
+`exec_bash` replaces gatesh with bash (same pid, process group, fds, cwd), passing argv as
+gatesh received it (argv[0] included, so `$0`, `$BASH` and bash's error-message prefix
+come from it as they would for bash) and the caller's environment byte for byte, after
+undoing what the Python interpreter changed: signal dispositions (via `terminal`) and
+PEP 538 locale coercion.  (Behind a `#!` launcher the kernel has already put the launcher's
+path in argv[0]: a caller's `-bash` cannot survive that hop.)
 """
 
 from __future__ import annotations

@@ -8,32 +8,42 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 
 from .config import Config
 from .errors import AuditUnwritable, GateshError
 from .model import Decision, Match, Verdict
+from .record import Record, replace
 
 __all__ = ["Request", "review", "enforce", "block_message", "failure", "known_vars"]
 
 _RULESETS: dict[tuple[str, ...], object] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(Record):
+    """One command to review: its text, the directory it runs in, and its environment."""
+
+    __slots__ = ()
+    _fields = ("command", "cwd", "origin", "env", "params")
     command: str
     cwd: str
-    origin: str = "c"                   # c | script | check | hook
-    env: Mapping[str, str] | None = None
+    origin: str                          # c | script | check | hook
+    env: Mapping[str, str] | None
+    params: tuple[str, ...]              # $0, $1, ... when the shell was given them
+
+    def __new__(cls, command: str, cwd: str, origin: str = "c",
+                env: Mapping[str, str] | None = None, params: tuple[str, ...] = ()) -> Request:
+        return tuple.__new__(cls, (command, cwd, origin, env, tuple(params)))
 
 
-def known_vars(env: Mapping[str, str], cfg: Config, cwd: str) -> dict[str, str]:
-    """Variables whose value at run time the gate can know."""
-    out = {"HOME": cfg.home, "PWD": cwd}
-    for k in ("USER", "LOGNAME", "TMPDIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME",
-              "XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "XDG_DATA_HOME", "SHELL"):
-        if k in env:
-            out[k] = env[k]
+def known_vars(env: Mapping[str, str], cfg: Config, cwd: str,
+               params: tuple[str, ...] = ()) -> dict[str, str]:
+    """Variables whose value at run time the gate knows: bash gets exactly this environment
+    (gatesh execs it unchanged) and these positional parameters."""
+    out = dict(env)
+    out["HOME"] = env.get("HOME") or cfg.home
+    out["PWD"] = cwd
+    for i, p in enumerate(params):
+        out[str(i)] = p
     return out
 
 
@@ -42,7 +52,8 @@ def _ruleset(cfg: Config, project_root: str) -> object:
     key = (cfg.user_rules_dir, project_root, *cfg.disabled_rules)
     rs = _RULESETS.get(key)
     if rs is None:
-        rs = load_ruleset(cfg.user_rules_dir, project_root, cfg.disabled_rules)
+        rs = load_ruleset(cfg.user_rules_dir, project_root, cfg.disabled_rules,
+                          cfg.cache_dir or None)
         _RULESETS[key] = rs
     return rs
 
@@ -64,10 +75,11 @@ def review(req: Request, cfg: Config, ruleset: object = None) -> Decision:
     from .targets import Context
     from .unwrap import unwrap
 
-    env = dict(req.env if req.env is not None else os.environ)
+    env = req.env if req.env is not None else os.environ
     ctx = Context(req.cwd, cfg.home, env, {"config_dir": cfg.config_dir,
                                            "state_dir": cfg.state_dir,
-                                           "runtime_dir": cfg.runtime_dir})
+                                           "runtime_dir": cfg.runtime_dir,
+                                           "cache_dir": cfg.cache_dir})
     notes: list[str] = []
     try:
         if ruleset is None:
@@ -83,7 +95,9 @@ def review(req: Request, cfg: Config, ruleset: object = None) -> Decision:
     harness, display = extract(req.command, prog)
     matches: list[Match] = []
     if prog is not None:
-        found = unwrap(prog, known_vars(env, cfg, req.cwd), req.cwd)
+        vars = known_vars(env, cfg, req.cwd, req.params) if "$" in req.command else {
+            "HOME": env.get("HOME") or cfg.home, "PWD": req.cwd}
+        found = unwrap(prog, vars, req.cwd)
         matches.extend(found.matches)
         notes.extend(f"unwrapped {s}" for s in found.steps)
         matches.extend(classify(found.invocations, ruleset, ctx))  # type: ignore[arg-type]

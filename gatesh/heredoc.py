@@ -5,7 +5,9 @@ Finds heredoc operators and bounds their bodies by bash's rules, and masks what 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
 
 from gatesh.errors import Unparseable
 from gatesh.model import Heredoc, Program
@@ -25,11 +27,13 @@ _MAX_NEST = 100
 class Prepared:
     """The masked source for tree-sitter, with what the masks stood for (keys are byte offsets)."""
 
-    __slots__ = ("masked", "heredocs", "keywords", "coprocs", "negations")
+    __slots__ = ("masked", "heredocs", "keywords", "coprocs", "negations", "rw")
 
     def __init__(self, masked: bytes, heredocs: dict[int, tuple[int, Heredoc]],
-                 keywords: list[int], coprocs: dict[int, str], negations: dict[int, int]) -> None:
+                 keywords: list[int], coprocs: dict[int, str], negations: dict[int, int],
+                 rw: frozenset[int] = frozenset()) -> None:
         self.masked = masked
+        self.rw = rw                  # offsets of `<>` operators, masked as `>>`
         self.heredocs = heredocs      # operator offset -> (end of the masked operator, heredoc)
         self.keywords = keywords      # offsets where a statement must start after a masked keyword
         self.coprocs = coprocs        # statement offset -> coproc name
@@ -40,7 +44,7 @@ class _Scan:
     """A recursive-descent walk over shell text: quotes, substitutions, heredocs and keywords."""
 
     __slots__ = ("t", "n", "pending", "docs", "masks", "keywords", "coprocs", "negations",
-                 "levels", "nest")
+                 "levels", "nest", "ends", "braces", "ticks", "rw")
 
     def __init__(self, t: str) -> None:
         self.t, self.n = t, len(t)
@@ -51,6 +55,10 @@ class _Scan:
         self.coprocs: dict[int, str] = {}
         self.negations: dict[int, int] = {}
         self.levels = self.nest = 0
+        self.ends: list[int] = []
+        self.braces: list[int] = []
+        self.ticks: list[tuple[int, int]] = []
+        self.rw: list[int] = []
 
     def _deeper(self) -> None:
         self.nest += 1
@@ -62,21 +70,24 @@ class _Scan:
         t, n = self.t, self.n
         self._deeper()
         self.levels += 1
-        lvl, depth, cases, pos, after_for = self.levels, 0, 0, 2, False
+        lvl, depth, cases, pos, after_for, ended = self.levels, 0, 0, 2, False, False
         while i < n:  # pos: 2 = a pipeline may start (time, !), 1 = command word, 0 = argument
+            # ended: a newline here would end a command, as `;` would
             c = t[i]
             if c == " " or c == "\t":
                 i += 1
             elif c == "\n":
                 if self.pending:
                     i = self._bodies(i, lvl)
-                i, pos = i + 1, 2
+                elif ended and lvl == 1 and not depth and not cases:
+                    self.ends.append(i)
+                i, pos, ended = i + 1, 2, False
             elif c == "#":
                 j = t.find("\n", i)
-                i = n if j < 0 else j
+                i, ended = n if j < 0 else j, False
             elif c in ";&|":
                 op = next(o for o in _OPS if t.startswith(o, i))
-                i += len(op)
+                i, ended = i + len(op), False
                 pos = 0 if op[:2] == "&>" else 1 if op[0] == "|" else 2
             elif c == "<" or c == ">":
                 if t.startswith("<<<", i):
@@ -86,13 +97,16 @@ class _Scan:
                 elif t.startswith("(", i + 1):
                     i = self.cmd(i + 2, True)   # process substitution
                 else:
-                    i += len(next(o for o in _REDIRS if t.startswith(o, i)))
-                pos = 0
+                    op = next(o for o in _REDIRS if t.startswith(o, i))
+                    if op == "<>":
+                        self.rw.append(i)   # tree-sitter has no `<>`: masked as `>>`
+                    i += len(op)
+                pos, ended = 0, t[i - 1] == ")"
             elif c == "(":
                 if t.startswith("((", i) and (pos or after_for):
-                    i, pos = self.arith(i + 2), 0
+                    i, pos, ended = self.arith(i + 2), 0, True
                 else:  # a subshell, or an array or extglob group when glued to a word
-                    depth, i = depth + 1, i + 1
+                    depth, i, ended = depth + 1, i + 1, False
                     pos = 0 if i > 1 and t[i - 2] not in _META else 2
             elif c == ")":
                 if depth:
@@ -102,22 +116,26 @@ class _Scan:
                         raise Unparseable("here-document not terminated inside $( )")
                     self.nest -= 1
                     return i + 1
-                i, pos = i + 1, 2   # a case pattern ends here
+                i, pos, ended = i + 1, 2, True   # or a case pattern ends here
             else:
                 start = i
                 i, plain = self._word(i)
                 w = t[start:i] if plain else ""
-                after_for = w in ("for", "select")
+                after_for, ended = w in ("for", "select"), True
                 if pos and w == "case":
                     cases, pos = cases + 1, 0
                 elif pos and w == "esac" and cases:
                     cases, pos = cases - 1, 0
                 elif pos == 2 and w in ("time", "coproc", "!"):
                     i = self._keyword(w, start, i)
-                    pos = 1 if w == "coproc" else 2
+                    pos, ended = 1 if w == "coproc" else 2, False
                 elif pos and w in _STARTERS:
-                    pos = 2
+                    pos, ended = 2, False
+                elif pos and _assignment(t[start:i]):
+                    pos = 1   # the command word is still to come
                 else:
+                    if pos and t.startswith("{", start) and i > start + 1:
+                        self.braces.append(start)   # `{rm,-rf,/}` as a command word
                     pos = 0
         if closer:
             raise Unparseable("unterminated $( ) or ( ) substitution")
@@ -248,27 +266,36 @@ class _Scan:
         raise Unparseable("unterminated (( )) arithmetic")
 
     def backtick(self, i: int) -> int:
-        t, n = self.t, self.n
+        """Skip a backquoted substitution (C7: it ends at the first unescaped backquote).
+
+        tree-sitter misreads these (`a` `b` as one, #278), so each is masked to `___`: it is
+        part of one word either way, and gatesh.words reads the word from the source.
+        """
+        t, n, start = self.t, self.n, i - 1
         while i < n:
             if t[i] == "\\":
                 i += 2
             elif t[i] == "`":
+                if self.pending and "\n" in t[start:i]:
+                    raise Unparseable("a multi-line backquote substitution after a heredoc")
+                self.ticks.append((start, i + 1))
                 return i + 1
             else:
                 i += 1
         raise Unparseable("unterminated backquote substitution")
 
     def _keyword(self, w: str, start: int, i: int) -> int:
-        """Mask `time [-p] [--]`, `coproc [NAME]` and `!` before `{`, which tree-sitter misreads."""
+        """Mask `time [-p] [--]`, `coproc [NAME]` and `!`: tree-sitter misreads them before `{`."""
         t, n = self.t, self.n
         j = i
         while j < n and t[j] in " \t":
             j += 1
+        if w == "time" and (j >= n or t[j] in "\n#"):
+            self.masks.append((start, i))  # a bare `time` times nothing: no command runs
+            return i
         if j == i or j >= n or t[j] in "\n;&|)":
             return i
-        if w == "!":
-            if t[j] != "{":
-                return i
+        if w == "!":  # tree-sitter misreads `! {`: negations are kept here instead
             self.negations[j] = self.negations.get(j, 0) + 1
         elif w == "time":
             for opt in ("-p", "--"):
@@ -362,6 +389,13 @@ class _Scan:
         return last
 
 
+def _assignment(word: str) -> bool:
+    """Whether a word is NAME=..., NAME+=... or NAME[...]=... (a prefix assignment)."""
+    k = word.find("=")
+    name = word[:k].rstrip("+").split("[", 1)[0] if k > 0 else ""
+    return name.isidentifier() and name.isascii()
+
+
 def _compound_at(t: str, m: int) -> bool:
     """Whether a compound command starts at m (for `coproc NAME compound`)."""
     for kw in _COMPOUND:
@@ -370,14 +404,33 @@ def _compound_at(t: str, m: int) -> bool:
     return False
 
 
-def prepare(src: bytes, parse_sub: Callable[[str], Program]) -> Prepared:
-    """Mask heredocs (operator -> `<___`, body -> blanks) and misread keywords in src."""
+def prepare(src: bytes, parse_sub: Callable[[str], Program],
+            retry: bool = False) -> Prepared | None:
+    """Mask heredocs (operator -> `<___`, body -> blanks) and misread keywords; None: no mask.
+
+    retry, for a second try after tree-sitter failed: also write `;` for each newline that
+    ends a command (it reads `a | b | c⏎d || e` as one pipeline) and `_` for the `{` of a
+    brace expansion in command position (`{rm,-rf,/}` is an ERROR to it).
+    """
+    if not retry and b"<<" not in src and b"time" not in src and b"coproc" not in src \
+            and b"!" not in src and b"`" not in src and b"<>" not in src:
+        return None   # nothing to mask: skip the scan (most commands; speed)
     text = src.decode("latin-1")   # one char per byte, so offsets are byte offsets
     scan = _Scan(text)
     scan.cmd(0, False)
-    if not scan.docs and not scan.masks:
-        return Prepared(src, {}, [], {}, {})
+    if not scan.docs and not scan.masks and not scan.ticks and not scan.rw and \
+            not (retry and (scan.ends or scan.braces)):
+        return None
     out = bytearray(src)
+    for i in scan.rw:
+        out[i:i + 2] = b">>"
+    for a, b in scan.ticks:
+        out[a:b] = b"_" * (b - a)
+    for i in scan.ends if retry else ():
+        if i and src[i - 1] != 92:
+            out[i] = 59  # ";"
+    for i in scan.braces if retry else ():
+        out[i] = 95  # "_": the word's value still comes from the source
     docs: dict[int, tuple[int, Heredoc]] = {}
     for op, end, delim, quoted, strip, body, term, term_end in scan.docs:
         out[op:end] = b"<" + b"_" * (end - op - 1)
@@ -388,9 +441,21 @@ def prepare(src: bytes, parse_sub: Callable[[str], Program]) -> Prepared:
         subs = () if quoted else tuple(parse_sub(s) for s in find_subs(raw))
         name = delim.encode("latin-1").decode("utf-8", "surrogateescape")
         docs[op] = (end, Heredoc(name, quoted, strip, raw, subs))
+    chain = dict(scan.masks)  # `! time x`: each mask's target may itself be masked
+
+    def resolve(j: int) -> int:
+        while j in chain:
+            j = chain[j]
+        return j
+
+    negations: dict[int, int] = {}
+    for j, count in scan.negations.items():
+        negations[resolve(j)] = negations.get(resolve(j), 0) + count
     for a, b in scan.masks:
         out[a:b] = b" " * (b - a)
-    return Prepared(bytes(out), docs, scan.keywords, scan.coprocs, scan.negations)
+    return Prepared(bytes(out), docs, [resolve(j) for j in scan.keywords],
+                    {resolve(j): name for j, name in scan.coprocs.items()}, negations,
+                    frozenset(scan.rw))
 
 
 def find_subs(text: str) -> list[str]:

@@ -1,12 +1,15 @@
 """Frozen data passed between the pipeline stages.
 
 parse -> Program (the IR); unwrap -> Invocation; classify -> Match; decide -> Decision.
+Records are frozen named tuples (record.py): as immutable as frozen dataclasses, without
+their start-up cost on every `gatesh -c`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
+
+from .record import Record
 
 __all__ = [
     "PartKind", "Part", "Word", "Assign", "Heredoc", "Redirect", "SimpleCommand", "Compound",
@@ -26,28 +29,39 @@ class PartKind(str, Enum):
     OTHER = "other"    # any other expansion: ${x:-y}, $((...)), $@, $1, ... (text is the source)
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(Record):
+    """One piece of a word: kind, text, whether it was quoted, and a parsed body if any."""
+
+    __slots__ = ()
+    _fields = ("kind", "text", "quoted", "program")
     kind: PartKind
     text: str
-    quoted: bool = False
-    program: Program | None = None
+    quoted: bool
+    program: Program | None
+
+    def __new__(cls, kind: PartKind, text: str, quoted: bool = False,
+                program: Program | None = None) -> Part:
+        return tuple.__new__(cls, (kind, text, quoted, program))
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(Record):
     """One shell word: its exact source text and its parts after quote removal."""
 
+    __slots__ = ()
+    _fields = ("text", "parts")
     text: str
     parts: tuple[Part, ...]
+
+    def __new__(cls, text: str, parts: tuple[Part, ...]) -> Word:
+        return tuple.__new__(cls, (text, parts))
 
     @property
     def value(self) -> str | None:
         """The word as bash passes it when it holds no expansion (globs and ~ kept as text)."""
         out = []
-        for p in self.parts:
-            if p.kind in (PartKind.LIT, PartKind.GLOB, PartKind.TILDE):
-                out.append(p.text)
+        for p in self[1]:
+            if p[0] is PartKind.LIT or p[0] is PartKind.GLOB or p[0] is PartKind.TILDE:
+                out.append(p[1])
             else:
                 return None
         return "".join(out)
@@ -56,57 +70,83 @@ class Word:
     def literal(self) -> str | None:
         """The value when the word is plain literal text: no glob, tilde or expansion."""
         out = []
-        for p in self.parts:
-            if p.kind is not PartKind.LIT:
+        for p in self[1]:
+            if p[0] is not PartKind.LIT:
                 return None
-            out.append(p.text)
+            out.append(p[1])
         return "".join(out)
 
     @property
     def has_glob(self) -> bool:
-        return any(p.kind is PartKind.GLOB for p in self.parts)
+        return any(p[0] is PartKind.GLOB for p in self[1])
 
     @property
     def has_expansion(self) -> bool:
-        return any(p.kind in (PartKind.VAR, PartKind.CMDSUB, PartKind.PROCSUB, PartKind.OTHER)
-                   for p in self.parts)
+        return any(p[0] in _EXPANSIONS for p in self[1])
 
 
-@dataclass(frozen=True, slots=True)
-class Assign:
+_EXPANSIONS = frozenset({PartKind.VAR, PartKind.CMDSUB, PartKind.PROCSUB, PartKind.OTHER})
+
+
+class Assign(Record):
     """NAME=value (or NAME+=value, or an array assignment) before a command or alone."""
 
+    __slots__ = ()
+    _fields = ("name", "value", "items")
     name: str
     value: Word | None            # None for an array assignment NAME=(...)
-    items: tuple[Word, ...] = ()  # the words of an array assignment
+    items: tuple[Word, ...]       # the words of an array assignment
+
+    def __new__(cls, name: str, value: Word | None, items: tuple[Word, ...] = ()) -> Assign:
+        return tuple.__new__(cls, (name, value, items))
 
 
-@dataclass(frozen=True, slots=True)
-class Heredoc:
+class Heredoc(Record):
+    """A here-document: delimiter, whether it was quoted (literal body), and the body."""
+
+    __slots__ = ()
+    _fields = ("delimiter", "quoted", "strip_tabs", "body", "substitutions")
     delimiter: str                # after quote removal
     quoted: bool                  # any quoting in the delimiter: the body is literal
     strip_tabs: bool              # <<- form
     body: str                     # body text as written (tabs already stripped for <<-)
-    substitutions: tuple[Program, ...] = ()  # $(...) and `...` inside an unquoted body
+    substitutions: tuple[Program, ...]  # $(...) and `...` inside an unquoted body
+
+    def __new__(cls, delimiter: str, quoted: bool, strip_tabs: bool, body: str,
+                substitutions: tuple[Program, ...] = ()) -> Heredoc:
+        return tuple.__new__(cls, (delimiter, quoted, strip_tabs, body, substitutions))
 
 
-@dataclass(frozen=True, slots=True)
-class Redirect:
-    op: str                       # '<' '>' '>>' '>|' '&>' '&>>' '<&' '>&' '<>' '<<' '<<-' '<<<'
+class Redirect(Record):
+    """op: '<' '>' '>>' '>|' '&>' '&>>' '<&' '>&' '<>' '<<' '<<-' '<<<'."""
+
+    __slots__ = ()
+    _fields = ("op", "fd", "target", "heredoc")
+    op: str
     fd: str | None                # explicit left-hand fd ("2", "{var}") or None
     target: Word | None           # file, fd word or here-string word; None for a heredoc
-    heredoc: Heredoc | None = None
+    heredoc: Heredoc | None
+
+    def __new__(cls, op: str, fd: str | None, target: Word | None,
+                heredoc: Heredoc | None = None) -> Redirect:
+        return tuple.__new__(cls, (op, fd, target, heredoc))
 
 
-@dataclass(frozen=True, slots=True)
-class SimpleCommand:
-    argv: tuple[Word, ...]        # after brace expansion; may be empty (assignment only)
-    assigns: tuple[Assign, ...] = ()
-    redirects: tuple[Redirect, ...] = ()
+class SimpleCommand(Record):
+    """argv after brace expansion (may be empty: an assignment or redirect alone)."""
+
+    __slots__ = ()
+    _fields = ("argv", "assigns", "redirects")
+    argv: tuple[Word, ...]
+    assigns: tuple[Assign, ...]
+    redirects: tuple[Redirect, ...]
+
+    def __new__(cls, argv: tuple[Word, ...], assigns: tuple[Assign, ...] = (),
+                redirects: tuple[Redirect, ...] = ()) -> SimpleCommand:
+        return tuple.__new__(cls, (argv, assigns, redirects))
 
 
-@dataclass(frozen=True, slots=True)
-class Compound:
+class Compound(Record):
     """A compound command; control flow is flattened: every branch may run.
 
     kind: subshell, group, if, while, until, for, select, case, function, arith, test,
@@ -114,67 +154,95 @@ class Compound:
     test and arithmetic operands), which may hold substitutions.
     """
 
+    __slots__ = ()
+    _fields = ("kind", "body", "words", "redirects", "name")
     kind: str
     body: Program
-    words: tuple[Word, ...] = ()
-    redirects: tuple[Redirect, ...] = ()
-    name: str = ""                # function name, for kind == "function"
+    words: tuple[Word, ...]
+    redirects: tuple[Redirect, ...]
+    name: str                     # function name, for kind == "function"
+
+    def __new__(cls, kind: str, body: Program, words: tuple[Word, ...] = (),
+                redirects: tuple[Redirect, ...] = (), name: str = "") -> Compound:
+        return tuple.__new__(cls, (kind, body, words, redirects, name))
 
 
 Node = SimpleCommand | Compound
 
 
-@dataclass(frozen=True, slots=True)
-class Pipeline:
-    elements: tuple[Node, ...]    # joined by | or |&
-    negated: bool = False
-    background: bool = False
+class Pipeline(Record):
+    """Elements joined by | or |&."""
+
+    __slots__ = ()
+    _fields = ("elements", "negated", "background")
+    elements: tuple[Node, ...]
+    negated: bool
+    background: bool
+
+    def __new__(cls, elements: tuple[Node, ...], negated: bool = False,
+                background: bool = False) -> Pipeline:
+        return tuple.__new__(cls, (elements, negated, background))
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
+class Program(Record):
     """A list of pipelines in source order, whatever joins them (; && || & newline)."""
 
+    __slots__ = ()
+    _fields = ("pipelines",)
     pipelines: tuple[Pipeline, ...]
+
+    def __new__(cls, pipelines: tuple[Pipeline, ...]) -> Program:
+        return tuple.__new__(cls, (pipelines,))
 
 
 # --- after unwrapping -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Feed:
+class Feed(Record):
     """What a command reads on stdin when the gate can tell.
 
-    kind: "pipe" (text is the upstream element's source, literal holds its literal output
-    when known, e.g. `echo ls |`), "heredoc", "herestring", "file", "procsub".
-    literal: the exact text fed, when it is static; None when it cannot be known.
+    kind: "pipe" (source is the upstream element), "heredoc", "herestring", "file",
+    "procsub".  literal: the exact text fed, when it is static; None when it cannot be known.
     """
 
+    __slots__ = ()
+    _fields = ("kind", "literal", "source")
     kind: str
     literal: str | None
-    source: str = ""
+    source: str
+
+    def __new__(cls, kind: str, literal: str | None, source: str = "") -> Feed:
+        return tuple.__new__(cls, (kind, literal, source))
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(Record):
     """One command that will run, after wrappers were peeled off."""
 
+    __slots__ = ()
+    _fields = ("argv", "assigns", "redirects", "stdin", "via", "remote", "depth", "context")
     argv: tuple[Word, ...]
-    assigns: tuple[Assign, ...] = ()
-    redirects: tuple[Redirect, ...] = ()
-    stdin: Feed | None = None
-    via: tuple[str, ...] = ()     # wrappers peeled, outermost first: ("sudo", "bash -c")
-    remote: str | None = None     # ssh host when the command runs remotely
-    depth: int = 0
-    context: str = ""             # "", "cmdsub", "procsub", "heredoc", "function", ...
+    assigns: tuple[Assign, ...]
+    redirects: tuple[Redirect, ...]
+    stdin: Feed | None
+    via: tuple[str, ...]          # wrappers peeled, outermost first: ("sudo", "bash -c")
+    remote: str | None            # ssh host when the command runs remotely
+    depth: int
+    context: str                  # "", "cmdsub", "procsub", "heredoc", "function", ...
+
+    def __new__(cls, argv: tuple[Word, ...], assigns: tuple[Assign, ...] = (),
+                redirects: tuple[Redirect, ...] = (), stdin: Feed | None = None,
+                via: tuple[str, ...] = (), remote: str | None = None, depth: int = 0,
+                context: str = "") -> Invocation:
+        return tuple.__new__(cls, (argv, assigns, redirects, stdin, via, remote, depth, context))
 
     @property
     def name(self) -> str | None:
         """The command name as a basename, or None when it cannot be known statically."""
-        if not self.argv:
+        argv = self[0]
+        if not argv:
             return None
-        v = self.argv[0].value
-        if v is None or self.argv[0].has_glob:
+        v = argv[0].value
+        if v is None or argv[0].has_glob:
             return None
         return v.rsplit("/", 1)[-1] if "/" in v and not v.endswith("/") else v
 
@@ -209,28 +277,48 @@ class Verdict(str, Enum):
 _VERDICT_RANK = {Verdict.ALLOW: 0, Verdict.ASK: 1, Verdict.DENY: 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(Record):
+    """One rule matching one invocation, with what it resolved."""
+
+    __slots__ = ()
+    _fields = ("rule_id", "severity", "verdict", "why", "safer", "targets", "command", "tamper")
     rule_id: str
     severity: Severity
     verdict: Verdict
     why: str
-    safer: str = ""
-    targets: tuple[str, ...] = ()   # what the rule resolved: paths, branches, buckets, ...
-    command: str = ""               # the invocation that matched, as source text
-    tamper: bool = False
+    safer: str
+    targets: tuple[str, ...]      # what the rule resolved: paths, branches, buckets, ...
+    command: str                  # the invocation that matched, as source text
+    tamper: bool
+
+    def __new__(cls, rule_id: str, severity: Severity, verdict: Verdict, why: str,
+                safer: str = "", targets: tuple[str, ...] = (), command: str = "",
+                tamper: bool = False) -> Match:
+        return tuple.__new__(cls, (rule_id, severity, verdict, why, safer, targets, command,
+                                   tamper))
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    verdict: Verdict                # what the rules say
+class Decision(Record):
+    """What the gate decided, and whether the command runs (blocked is the outcome)."""
+
+    __slots__ = ()
+    _fields = ("verdict", "parsed", "matches", "why", "reason", "command", "display", "harness",
+               "mode", "blocked", "notes")
+    verdict: Verdict              # what the rules say
     parsed: bool
     matches: tuple[Match, ...]
-    why: str                        # one line
-    reason: str                     # reason code: allow, rule_deny, no_human, unparseable, ...
-    command: str                    # as written
-    display: str                    # the user's command, harness wrapper removed
-    harness: str = ""               # which harness wrapper was recognised, if any
-    mode: str = "enforce"
-    blocked: bool = False           # the outcome: True means the command does not run
-    notes: tuple[str, ...] = field(default=())  # explain lines (unwrapping steps, targets)
+    why: str                      # one line
+    reason: str                   # reason code: allow, rule_deny, no_human, unparseable, ...
+    command: str                  # as written
+    display: str                  # the user's command, harness wrapper removed
+    harness: str                  # which harness wrapper was recognised, if any
+    mode: str
+    blocked: bool                 # the outcome: True means the command does not run
+    notes: tuple[str, ...]        # explain lines (unwrapping steps, targets)
+
+    def __new__(cls, verdict: Verdict, parsed: bool, matches: tuple[Match, ...], why: str,
+                reason: str, command: str, display: str, harness: str = "",
+                mode: str = "enforce", blocked: bool = False,
+                notes: tuple[str, ...] = ()) -> Decision:
+        return tuple.__new__(cls, (verdict, parsed, matches, why, reason, command, display,
+                                   harness, mode, blocked, notes))

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-
 from .errors import RuleFileError
 from .model import Severity, Verdict
+from .record import Record
 
 __all__ = ["Rule", "Tool", "RuleSet", "load_ruleset", "load_file", "builtin_dir", "extended",
-           "MATCH_KEYS"]
+           "compiled", "MATCH_KEYS"]
 
 MATCH_KEYS = {
     "command": list, "subcommand": list, "flags": list, "flags_all": list, "no_flags": list,
     "args": list, "no_args": list, "targets": list, "paths": list, "redirect_targets": list,
-    "redirect_paths": list, "env": list, "remote": bool, "text": str, "branch": list,
+    "redirect_paths": list, "dest_paths": list, "env": list, "remote": bool, "text": str, "branch": list,
     "min_positionals": int, "via": list, "stdin": list,
 }
 _RULE_KEYS = {"id", "severity", "verdict", "why", "safer", "match", "raise_if", "unless",
@@ -28,14 +27,25 @@ _RULE_KEYS = {"id", "severity", "verdict", "why", "safer", "match", "raise_if", 
 _TOOL_KEYS = {"value_options", "operands"}
 
 
-@dataclass(frozen=True)
-class Tool:
-    value_options: frozenset[str] = frozenset()
-    operands: str = "all"           # "all" | "leading" (find: start points before expressions)
+class Tool(Record):
+    """What rules know about a command's options."""
+
+    __slots__ = ()
+    _fields = ("value_options", "operands")
+    value_options: frozenset[str]
+    operands: str                        # "all" | "leading" (find: start points first)
+
+    def __new__(cls, value_options: frozenset[str] = frozenset(), operands: str = "all") -> Tool:
+        return tuple.__new__(cls, (value_options, operands))
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
+    """One rule as loaded from a pack; compiled holds its patterns, built once."""
+
+    __slots__ = ()
+    _fields = ("id", "pack", "severity", "verdict", "why", "safer", "match", "raise_if",
+               "unless", "examples_match", "examples_ignore", "tamper", "source", "origin",
+               "compiled")
     id: str
     pack: str
     severity: Severity
@@ -48,9 +58,24 @@ class Rule:
     examples_match: tuple[str, ...]
     examples_ignore: tuple[str, ...]
     tamper: bool
-    source: str                      # file it came from
-    origin: str                      # "builtin" | "user" | "project"
-    compiled: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    source: str                          # the file it came from
+    origin: str                          # "builtin" | "user" | "project"
+    compiled: dict[str, object]
+
+    def __new__(cls, id: str, pack: str, severity: Severity, verdict: Verdict, why: str,
+                safer: str, match: dict[str, object], raise_if: dict[str, object] | None,
+                unless: dict[str, object] | None, examples_match: tuple[str, ...],
+                examples_ignore: tuple[str, ...], tamper: bool, source: str, origin: str,
+                compiled: dict[str, object] | None = None) -> Rule:
+        return tuple.__new__(cls, (id, pack, severity, verdict, why, safer, match, raise_if,
+                                   unless, examples_match, examples_ignore, tamper, source,
+                                   origin, {} if compiled is None else compiled))
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Rule) and other.id == self.id and other.source == self.source
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -58,13 +83,16 @@ class Rule:
         return tuple(str(c) for c in cmds)  # type: ignore[union-attr]
 
 
-@dataclass
 class RuleSet:
-    rules: list[Rule]
-    tools: dict[str, Tool]
-    by_command: dict[str, list[Rule]]
-    wildcard: list[Rule]
-    problems: list[str]              # project rules ignored because they would loosen
+    """Loaded rules, indexed by command name for matching."""
+
+    __slots__ = ("rules", "tools", "by_command", "wildcard", "problems")
+
+    def __init__(self, rules: list[Rule], tools: dict[str, Tool],
+                 by_command: dict[str, list[Rule]], wildcard: list[Rule],
+                 problems: list[str]) -> None:
+        self.rules, self.tools, self.by_command = rules, tools, by_command
+        self.wildcard, self.problems = wildcard, problems
 
     def for_command(self, name: str | None) -> list[Rule]:
         if name is None:
@@ -104,11 +132,17 @@ def _glob_re(pattern: str) -> re.Pattern[str]:
     return re.compile(translate(pattern))
 
 
+def _any_glob(patterns: list[str]) -> re.Pattern[str]:
+    """One regex matching when any of the glob patterns matches the whole string."""
+    from fnmatch import translate
+    return re.compile("|".join(f"(?:{translate(p)})" for p in patterns))
+
+
 def _compile(match: dict[str, object]) -> dict[str, object]:
     out: dict[str, object] = {}
-    for key in ("args", "no_args", "paths", "redirect_paths", "branch"):
+    for key in ("args", "no_args", "branch"):
         if key in match:
-            out[key] = [_glob_re(str(p)) for p in match[key]]  # type: ignore[union-attr]
+            out[key] = _any_glob([str(p) for p in match[key]])  # type: ignore[union-attr]
     if "text" in match:
         out["text"] = re.compile(str(match["text"]))
     if "subcommand" in match:
@@ -210,10 +244,17 @@ def _rule(path: str, text: str, pack: str, origin: str, raw: dict[str, object]) 
     rule = Rule(rid, pack, severity, verdict, why.strip(), str(raw.get("safer", "")).strip(),
                 match, raise_if, unless, tuple(em), tuple(ei),  # type: ignore[arg-type]
                 bool(raw.get("tamper", pack == "tamper")), path, origin)
-    rule.compiled["match"] = _compile(match)
-    rule.compiled["raise_if"] = _compile(raise_if) if raise_if else None
-    rule.compiled["unless"] = _compile(unless) if unless else None
     return rule
+
+
+def compiled(rule: Rule, part: str) -> dict[str, object]:
+    """The rule's patterns for one condition table, compiled on first use."""
+    got = rule.compiled.get(part)
+    if got is None:
+        table = getattr(rule, part)
+        got = _compile(table) if table else {}
+        rule.compiled[part] = got
+    return got  # type: ignore[return-value]
 
 
 def _pack_files(d: str) -> list[str]:
@@ -224,7 +265,7 @@ def _pack_files(d: str) -> list[str]:
 
 
 def load_ruleset(user_dir: str | None = None, project_root: str | None = None,
-                 disabled: tuple[str, ...] = ()) -> RuleSet:
+                 disabled: tuple[str, ...] = (), cache_dir: str | None = None) -> RuleSet:
     """Built-in, user and project rules; project rules can only tighten."""
     rules: list[Rule] = []
     tools: dict[str, Tool] = {}
@@ -235,8 +276,9 @@ def load_ruleset(user_dir: str | None = None, project_root: str | None = None,
         sources += [(p, "user") for p in _pack_files(user_dir)]
     if project_root:
         sources += [(p, "project") for p in _pack_files(os.path.join(project_root, ".gatesh", "rules"))]
+    cache = _Cache(cache_dir)
     for path, origin in sources:
-        file_rules, file_tools = load_file(path, origin)
+        file_rules, file_tools = cache.load(path, origin)
         for name, tool in file_tools.items():
             old = tools.get(name, Tool())
             tools[name] = Tool(old.value_options | tool.value_options,
@@ -256,7 +298,69 @@ def load_ruleset(user_dir: str | None = None, project_root: str | None = None,
                 continue
             seen[r.id] = r
             rules.append(r)
+    cache.save()
     return _index(rules, tools, problems)
+
+
+class _Cache:
+    """Validated packs kept with marshal, keyed by each file's identity.
+
+    Parsing TOML for every pack on every `gatesh -c` would cost more than the rest of the
+    gate together.  An entry is used only while the file's path, inode, size and mtime are
+    unchanged; the directory is in the tamper pack, like the rules themselves.
+    """
+
+    def __init__(self, directory: str | None) -> None:
+        self.path = os.path.join(directory, "rules.marshal") if directory else None
+        self.entries: dict[str, tuple[object, ...]] = {}
+        self.dirty = False
+        if self.path:
+            try:
+                import marshal
+                with open(self.path, "rb") as f:
+                    data = marshal.load(f)
+                if isinstance(data, dict) and data.get("v") == _CACHE_VERSION:
+                    self.entries = data["files"]
+            except (OSError, EOFError, ValueError, TypeError, KeyError):
+                self.entries = {}
+
+    def load(self, path: str, origin: str) -> tuple[list[Rule], dict[str, Tool]]:
+        try:
+            st = os.stat(path)
+            key = (st.st_ino, st.st_size, st.st_mtime_ns, origin)
+        except OSError:
+            key = None
+        hit = self.entries.get(path)
+        if key is not None and hit is not None and hit[0] == key:
+            rules = [Rule(r[0], r[1], Severity(r[2]), Verdict(r[3]), *r[4:]) for r in hit[1]]
+            tools = {n: Tool(frozenset(t[0]), t[1]) for n, t in hit[2].items()}  # type: ignore[union-attr]
+            return rules, tools
+        rules, tools = load_file(path, origin)
+        if key is not None and self.path:
+            self.entries[path] = (key, tuple(
+                (r.id, r.pack, r.severity.value, r.verdict.value) + tuple(r)[4:14]
+                for r in rules), {n: (tuple(t.value_options), t.operands) for n, t in tools.items()})
+            self.dirty = True
+        return rules, tools
+
+    def save(self) -> None:
+        if not (self.dirty and self.path):
+            return
+        import marshal
+        tmp = f"{self.path}.{os.getpid()}"
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            with open(tmp, "wb") as f:
+                marshal.dump({"v": _CACHE_VERSION, "files": self.entries}, f)
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+_CACHE_VERSION = 1
 
 
 def _index(rules: list[Rule], tools: dict[str, Tool], problems: list[str]) -> RuleSet:

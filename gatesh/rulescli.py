@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from .record import replace
 
 from .config import Config
 from .rules import Rule, Tool, extended, load_file, load_ruleset

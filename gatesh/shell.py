@@ -32,6 +32,11 @@ _LONG_FLAGS = frozenset((
 _LONG_WITH_ARG = frozenset(("init-file", "rcfile"))
 _SET_FLAGS = frozenset("abefhikmnprtuvxBCEHPT")   # the letters change_flag() accepts
 _DEFAULT_PATH = "/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin:."
+# A script on a pipe is read to EOF before it is gated.  A pipe that stays quiet this long
+# without EOF is a session (the harness writes commands as it goes), which gatesh does not
+# support yet; a script larger than this is not read ahead either.
+_PIPE_IDLE_S = 5.0
+_PIPE_MAX = 16 << 20
 
 # What main() does for each kind of command line.
 HELP, VERSION, USAGE = "help", "version", "usage"      # bash prints and exits
@@ -152,6 +157,14 @@ class _Blocked(Exception):
         self.reason, self.code, self.status = reason, code, status
 
 
+class _Unsupported(Exception):
+    """A session gatesh cannot check ahead of bash: exit 2, run nothing."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split()) or "unknown error"
 
@@ -224,13 +237,34 @@ def _open_script(name: str, posix: bool) -> tuple[int, str] | None:
     return None
 
 
-def _read_all(fd: int) -> bytes:
-    os.set_blocking(fd, True)
-    chunks = []
+def _read_file(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_pipe(fd: int, what: str) -> bytes:
+    """Everything up to EOF; _Unsupported when the pipe stays open and quiet, or is huge."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    chunks: list[bytes] = []
+    size = 0
     while True:
-        chunk = os.read(fd, 1 << 16)
+        if not poller.poll(int(_PIPE_IDLE_S * 1000)):
+            raise _Unsupported(f"{what} (a pipe that stays open: no end of input within "
+                               f"{_PIPE_IDLE_S:g} s) are")
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:                   # the caller's O_NONBLOCK: poll again
+            continue
         if not chunk:
             return b"".join(chunks)
+        size += len(chunk)
+        if size > _PIPE_MAX:
+            raise _Unsupported(f"{what} over {_PIPE_MAX >> 20} MiB on a pipe are")
         chunks.append(chunk)
 
 
@@ -273,13 +307,13 @@ def _script_text(inv: Invocation) -> str | None:
         if stat.S_ISDIR(st.st_mode) or _is_dev_null(st):
             return None                           # "Is a directory" / nothing to run
         if stat.S_ISREG(st.st_mode):
-            data = _read_all(fd)
+            data = _read_file(fd)
             return None if _first_line_has_nul(data) else os.fsdecode(data)
         own = _fd_of_path(path)
         if stat.S_ISFIFO(st.st_mode) and own is not None:
             # `bash <(...)`: reading the pipe consumes it, so bash gets the same bytes
-            # back through the same fd number, now a memfd holding exactly what was gated.
-            data = _read_all(fd)
+            # back through the same fd number, in a new pipe holding exactly what was gated.
+            data = _read_pipe(fd, "scripts read from a pipe")
             _refill_fd(own, data)
             return os.fsdecode(data)
         raise _Blocked(f"the script {path} is not a regular file; gatesh can only check "
@@ -289,36 +323,49 @@ def _script_text(inv: Invocation) -> str | None:
 
 
 def _refill_fd(fd: int, data: bytes) -> None:
-    """Put data behind fd: bash's open() of /dev/fd/N starts at 0, fd N itself at the end.
+    """Put the bytes read from a pipe back behind fd, in a fresh pipe closed after them.
 
-    The end, as after bash read the pipe: a command in the script that reads fd N sees EOF.
+    A pipe again, not a file: programs that read stdin (head, read) act differently on a
+    seekable file, and the script must see what it would have seen under bash.
     """
-    if not hasattr(os, "memfd_create"):
-        raise _Blocked("scripts read from a pipe (bash <(...), bash /dev/stdin) need Linux",
-                       "unsupported")
-    mem = os.memfd_create("gatesh-script")
+    r, w = os.pipe()
     try:
+        os.set_blocking(w, False)
         view = memoryview(data)
-        while view:
-            view = view[os.write(mem, view):]
-        os.dup2(mem, fd, inheritable=True)
+        try:
+            while view:
+                view = view[os.write(w, view):]
+        except BlockingIOError:                   # more than the pipe holds: a writer
+            _spawn_writer(w, view)
+        os.dup2(r, fd, inheritable=True)
     finally:
-        os.close(mem)
+        os.close(r)
+        os.close(w)
 
 
-class _Unsupported(Exception):
-    """A session gatesh cannot check ahead of bash: exit 2, run nothing."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
+def _spawn_writer(w: int, rest: memoryview) -> None:
+    """Feed rest into w from a detached grandchild that holds no other fd of ours."""
+    pid = os.fork()
+    if pid == 0:                                  # child: fork the writer, exit at once
+        try:
+            if os.fork() == 0:
+                os.closerange(0, w)
+                os.closerange(w + 1, os.sysconf("SC_OPEN_MAX"))
+                os.set_blocking(w, True)
+                view = rest
+                while view:
+                    view = view[os.write(w, view):]
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def _stdin_text() -> str | None:
     """Commands bash would read from a redirected stdin; None when there are none.
 
-    A regular file is read with pread from its current offset, so nothing is consumed;
-    a pipe or a terminal cannot be read ahead without taking it from bash.
+    A regular file is read with pread from its current offset, so nothing is consumed.
+    A pipe is read to EOF and its bytes put back on fd 0 in a new pipe.  A terminal is an
+    interactive session: not supported yet.
     """
     import stat
 
@@ -330,12 +377,14 @@ def _stdin_text() -> str | None:
         return None
     if os.isatty(0):
         raise _Unsupported("interactive sessions (commands typed on a terminal) are")
-    if stat.S_ISFIFO(st.st_mode):
-        raise _Unsupported("stdin sessions (commands read from a pipe) are")
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):   # libuv hands out sockets
+        data = _read_pipe(0, "stdin sessions")
+        _refill_fd(0, data)
+        return os.fsdecode(data)
     if not stat.S_ISREG(st.st_mode):
-        raise _Unsupported("stdin sessions (commands read from a socket or device) are")
+        raise _Unsupported("commands read from a device on stdin are")
     start = os.lseek(0, 0, os.SEEK_CUR)
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.pread(0, 1 << 16, start)
         if not chunk:
@@ -364,11 +413,20 @@ def _cwd() -> str:
                        "no_cwd") from None
 
 
-def _gate(text: str, origin: str, cfg: Config) -> int | None:
+def _params(inv: Invocation, argv0: str) -> tuple[str, ...]:
+    """$0 $1 ... as bash will set them, so the gate can resolve "$1" like bash will."""
+    if inv.kind == COMMAND:
+        return inv.operands if inv.operands else (argv0,)
+    if inv.kind == SCRIPT:
+        return (inv.script,) + inv.operands
+    return (argv0,) + inv.operands
+
+
+def _gate(text: str, origin: str, cfg: Config, params: tuple[str, ...] = ()) -> int | None:
     """Run the gate; the exit status when blocked, None when the command may run."""
     from .gate import Request, block_message, enforce
 
-    req = Request(command=text, cwd=_cwd(), origin=origin, env=os.environ)
+    req = Request(command=text, cwd=_cwd(), origin=origin, env=os.environ, params=params)
     decision = enforce(req, cfg)
     if decision.blocked:
         _write_stderr(block_message(decision))
@@ -396,10 +454,7 @@ def _run(argv: list[str]) -> int:
             if interactive:
                 return _unsupported("interactive sessions (-i without -c) are" if inv.interactive
                                     else "interactive sessions (commands typed on a terminal) are")
-            try:
-                text = _stdin_text()
-            except _Unsupported as e:
-                return _unsupported(e.what)
+            text = _stdin_text()
             origin = "script"
             passthrough = text is None
         elif inv.kind == SCRIPT:
@@ -410,7 +465,7 @@ def _run(argv: list[str]) -> int:
             text = inv.command
     cfg = _load_config()
     if text is not None:
-        status = _gate(text, origin, cfg)
+        status = _gate(text, origin, cfg, _params(inv, argv[0]))
         if status is not None:
             return status
     from .execute import exec_bash
@@ -430,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
     except _Blocked as e:
         _write_stderr(_blocked(e.reason, e.code))
         return e.status
+    except _Unsupported as e:
+        return _unsupported(e.what)
     except KeyboardInterrupt:
         _write_stderr(_blocked("interrupted before the command was checked", "interrupted"))
         return 130

@@ -44,18 +44,20 @@ class Context:
         self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp != "/" else ())
         self._project: str | None | bool = False
         self._ignored: list[str] | None = None
+        self.patterns: dict[int, object] = {}
 
     @property
     def project_root(self) -> str:
         """The git work tree holding cwd, or cwd itself outside a repository."""
         if self._project is False:
-            self._project = _find_git_root(self.cwd, self.home)
+            self._project = _cached(("root", self.cwd), lambda: _find_git_root(self.cwd, self.home))
         return self._project or self.cwd  # type: ignore[return-value]
 
     def ignored(self, rel: str) -> bool:
         """True when the project's .gitignore matches rel (a path relative to the root)."""
         if self._ignored is None:
-            self._ignored = _read_gitignore(self.project_root)
+            root = self.project_root
+            self._ignored = _cached(("ignore", root), lambda: _read_gitignore(root))
         if not self._ignored:
             return False
         from fnmatch import fnmatchcase
@@ -70,6 +72,24 @@ class Context:
             elif any(fnmatchcase(part, p) for part in parts):
                 return True
         return False
+
+
+_CACHE: dict[tuple[str, str], tuple[float, object]] = {}
+_CACHE_SECONDS = 2.0
+
+
+def _cached(key: tuple[str, str], compute: object) -> object:
+    """Filesystem facts reused across the requests of one batch, for a couple of seconds."""
+    import time
+    now = time.monotonic()
+    hit = _CACHE.get(key)
+    if hit is not None and now - hit[0] < _CACHE_SECONDS:
+        return hit[1]
+    value = compute()  # type: ignore[operator]
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    _CACHE[key] = (now, value)
+    return value
 
 
 def _find_git_root(cwd: str, home: str) -> str | None:
@@ -111,10 +131,6 @@ def path_class(p: str, ctx: Context) -> str:
     """The class of an absolute, normalised path."""
     if p == "/":
         return "root"
-    if any(p == t for t in ctx.temp_dirs):
-        return "system"
-    if any(_under(p, t) for t in ctx.temp_dirs):
-        return "temp"
     if _under(p, "/dev"):
         return "device"
     home = ctx.home
@@ -136,6 +152,11 @@ def path_class(p: str, ctx: Context) -> str:
     if _under(p, home) and home != "/":
         first = p[len(home) + 1:].split("/")[0]
         return "home_config" if first.startswith(".") else "outside_project"
+    # home and project first: they may themselves live under /tmp (tests, CI, containers)
+    if any(p == t for t in ctx.temp_dirs):
+        return "system"
+    if any(_under(p, t) for t in ctx.temp_dirs):
+        return "temp"
     if any(_under(p, d) for d in SYSTEM_DIRS):
         return "system"
     if p.count("/") == 1:
@@ -196,7 +217,7 @@ def _partly_known(word: Word, ctx: Context, base: str | None) -> PathTarget:
 
     The run-time part may be empty (`rm -rf "$DIR/"`), so the directory itself counts too.
     """
-    from dataclasses import replace as _replace
+    from .record import replace as _replace
     known = []
     for part in word.parts:
         if part.kind in (PartKind.CMDSUB, PartKind.PROCSUB, PartKind.OTHER) or (

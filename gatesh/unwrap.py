@@ -45,14 +45,26 @@ def lit(text: str) -> Word:
     return Word(text, (Part(PartKind.LIT, text),))
 
 
+def _param_name(p: Part) -> str | None:
+    """NAME for a $NAME part, or N for a positional parameter written $N or ${N}."""
+    if p.kind is PartKind.VAR:
+        return p.text
+    if p.kind is PartKind.OTHER:
+        t = p.text.removeprefix("$").removeprefix("{").removesuffix("}")
+        if t.isdigit():
+            return t
+    return None
+
+
 def bind(word: Word, vars: dict[str, str]) -> Word:
-    """Replace $NAME parts whose value is known by literal text."""
-    if not any(p.kind is PartKind.VAR for p in word.parts):
+    """Replace $NAME (and $N) parts whose value is known by literal text."""
+    if not any(p.kind is PartKind.VAR or p.kind is PartKind.OTHER for p in word.parts):
         return word
     parts: list[Part] = []
     for p in word.parts:
-        if p.kind is PartKind.VAR and p.text in vars:
-            val = vars[p.text]
+        name = _param_name(p)
+        if name is not None and name in vars:
+            val = vars[name]
             if not p.quoted and any(c in val for c in " \t\n*?["):
                 parts.append(p)  # would be split or globbed: leave it unknown
             else:

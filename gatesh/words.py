@@ -5,7 +5,10 @@ Expansions are marked, never guessed; substitutions carry their parsed program.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+    ParseSub = Callable[[str], "Program"]
 
 from gatesh.errors import Unparseable
 from gatesh.heredoc import (find_subs, scan_arith, scan_brace, scan_comsub, scan_dq,
@@ -14,7 +17,6 @@ from gatesh.model import Part, PartKind, Program, Word
 
 __all__ = ["words", "word", "arith_word", "split", "merge_programs"]
 
-ParseSub = Callable[[str], Program]
 
 LIT, GLOB, TILDE, VAR = PartKind.LIT, PartKind.GLOB, PartKind.TILDE, PartKind.VAR
 CMDSUB, PROCSUB, OTHER = PartKind.CMDSUB, PartKind.PROCSUB, PartKind.OTHER
@@ -116,7 +118,7 @@ def _lex(t: str, parse_sub: ParseSub, regex: bool) -> list:  # list[Token]
             end = _extglob_end(t, i + 2)
             out.append((Part(GLOB, t[i:end]), t[i:end]))
             i = end
-        elif c in " \t\n;&|()<>" and not (regex and c in "()|<>"):
+        elif c in " \t\n;&|()<>" and not (regex and c in " \t()|<>"):
             raise Unparseable(f"unquoted {c!r} inside a word")
         else:
             out.append(c)

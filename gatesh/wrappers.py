@@ -271,6 +271,9 @@ def _shell(argv: tuple[Word, ...]) -> Step | None:
     while i < len(rest):
         v = rest[i].value
         if v is None:
+            if any(p.kind is PartKind.PROCSUB for p in rest[i].parts):
+                return Step(argv[0].text, opaque=f"{argv[0].text} runs a script produced at run "
+                            f"time ({rest[i].text})", opaque_rule="opaque_script")
             return Step(argv[0].text, opaque="a shell whose options are computed at run time",
                         opaque_rule="opaque_code")
         if v in ("--", "-"):
@@ -369,8 +372,10 @@ def _flock(argv: tuple[Word, ...]) -> Step | None:
     code = seen.get("-c") or seen.get("--command")
     if code is not None:
         return Step("flock -c", code=code)
-    cmd = rest[i + 1:]
-    return Step("flock", argv=cmd) if cmd else None
+    after = rest[i + 1:]  # after the lock file: -c STRING, or a command
+    if len(after) >= 2 and after[0].value in ("-c", "--command"):
+        return Step("flock -c", **_code_kw(after[1:2], "flock -c"))  # type: ignore[arg-type]
+    return Step("flock", argv=after) if after else None
 
 
 def _script(argv: tuple[Word, ...]) -> Step | None:

@@ -82,9 +82,21 @@ def test_pid_is_the_spawned_process(shells: Shells, world: dict[str, str]) -> No
 
 
 def test_comm_and_exe_are_bash(shells: Shells, world: dict[str, str]) -> None:
-    o, g = same(shells, ["-c", "cat /proc/$$/comm; readlink /proc/$$/exe"], world,
-                world["HOME"])
+    o, g = same(shells, ["-c", "read -r c < /proc/$$/comm; echo $c; echo $(readlink /proc/$$/exe)"],
+                world, world["HOME"])
     assert g.stdout == f"bash\n{shells.real_bash}\n".encode()
+
+
+def test_no_extra_open_fds(shells: Shells, world: dict[str, str]) -> None:
+    """Nothing gatesh or the gate opened leaks into bash (fds, and the audit lock)."""
+    code = "ls /proc/$$/fd; :"
+    o, g = same(shells, ["-c", code], world, world["HOME"])
+    assert g.stdout == b"0\n1\n2\n"
+    script = os.path.join(world["HOME"], "fds.sh")
+    with open(script, "w") as f:
+        f.write(code + "\n")
+    same(shells, [script], world, world["HOME"])
+    same(shells, ["-s"], world, world["HOME"], input=(code + "\n").encode())
 
 
 def test_cwd(shells: Shells, world: dict[str, str]) -> None:
@@ -158,8 +170,12 @@ def test_large_output_through_a_pipe(shells: Shells, world: dict[str, str]) -> N
     assert outs[0] == outs[1] and outs[1][0] == 20_000_000
 
 
+# bash's own /proc entry, read by a builtin (a lone `cat` would be exec'd in bash's place)
+_ENVIRON = "while IFS= read -r -d '' e; do printf '%s\\0' \"$e\"; done < /proc/$$/environ"
+
+
 def _environ_seen(shells: Shells, env: dict[str, str], cwd: str) -> tuple[bytes, bytes]:
-    o, g = same(shells, ["-c", "cat /proc/$$/environ"], env, cwd)
+    o, g = same(shells, ["-c", _ENVIRON], env, cwd)
     return o.stdout, g.stdout
 
 
@@ -201,7 +217,7 @@ def test_raw_environment_entries(shells: Shells, world: dict[str, str]) -> None:
     helper = (
         "import ctypes, os, sys\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
-        "argv = [os.fsencode(sys.argv[1]), b'-c', b'cat /proc/$$/environ', None]\n"
+        "argv = [os.fsencode(sys.argv[1]), b'-c', os.fsencode(sys.argv[4]), None]\n"
         "envp = [b'DUP=1', b'NOEQUALS', b'DUP=2', b'PATH=/usr/bin:/bin', b'=empty-name',\n"
         "        b'XDG_CONFIG_HOME=' + os.fsencode(sys.argv[2]),\n"
         "        b'XDG_STATE_HOME=' + os.fsencode(sys.argv[3]), b'GATESH_MODE=dry-run', None]\n"
@@ -212,16 +228,22 @@ def test_raw_environment_entries(shells: Shells, world: dict[str, str]) -> None:
     outs = []
     for sh in (shells.bash, shells.gatesh):
         p = subprocess.run([sys.executable, "-c", helper, sh, world["XDG_CONFIG_HOME"],
-                            world["XDG_STATE_HOME"]], cwd=world["HOME"], env=world,
+                            world["XDG_STATE_HOME"], _ENVIRON], cwd=world["HOME"], env=world,
                            capture_output=True, timeout=60)
         outs.append((p.returncode, p.stdout))
     assert outs[0] == outs[1]
     assert b"NOEQUALS\0" in outs[1][1] and b"DUP=1\0" in outs[1][1]
 
 
+# bash's signal sets, read by bash itself (while it forks and waits for a child, bash
+# blocks SIGCHLD for a moment, so a child reading them would race)
+_SIGSETS = ("while read -r k v; do case $k in SigIgn:|SigBlk:|SigCgt:) echo \"$k\t$v\";; "
+            "esac; done < /proc/$$/status")
+
+
 def test_signal_state_is_bash_own(shells: Shells, world: dict[str, str]) -> None:
     """Ignored, blocked and caught signal sets are what bash has when started directly."""
-    code = "grep -E '^Sig(Ign|Blk|Cgt)' /proc/$$/status; trap -p"
+    code = _SIGSETS + "; trap -p"
     o, g = same(shells, ["-c", code], world, world["HOME"])
     ign = int(dict(ln.split(":\t") for ln in g.stdout.decode().splitlines()
                    if ln.startswith("Sig"))["SigIgn"], 16)
@@ -234,7 +256,7 @@ def test_caller_ignored_signals_stay_ignored(shells: Shells, world: dict[str, st
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    code = "grep -E '^Sig(Ign|Blk)' /proc/$$/status; trap -p; trap - INT; trap -p INT"
+    code = _SIGSETS + "; trap -p; trap - INT; trap -p INT"
     res = []
     for sh in (shells.bash, shells.gatesh):
         p = subprocess.run([sh, "-c", code], stdin=subprocess.DEVNULL, preexec_fn=ignore,
@@ -250,7 +272,7 @@ def test_sigpipe_default(shells: Shells, world: dict[str, str]) -> None:
 
 
 def test_sigxfsz_default(shells: Shells, world: dict[str, str]) -> None:
-    code = "ulimit -f 1; head -c 100000 /dev/zero > big 2>/dev/null; echo $?"
+    code = "exec 2>/dev/null; ulimit -f 1; head -c 100000 /dev/zero > big; echo $?"
     o, g = same(shells, ["-c", code], world, world["HOME"])
     assert g.stdout == b"153\n"
 
@@ -288,15 +310,17 @@ def test_shdiff_corpus(shells: Shells, mode: str, tmp_path: object) -> None:
     if not os.path.exists(_SHDIFF):
         pytest.skip("shared/tools/shdiff.py is not beside the repository")
     exe = _installed_gatesh()
-    if exe is None or shells.fake_gate:
-        exe = shells.gatesh                  # the launcher (with the stand-in gate if needed)
+    if exe is None:
+        exe = shells.gatesh                  # the launcher, when gatesh is not installed
     root = str(tmp_path)
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(root, "config"),
                XDG_STATE_HOME=os.path.join(root, "state"),
+               XDG_CACHE_HOME=os.path.join(root, "cache"),
                XDG_RUNTIME_DIR=os.path.join(root, "run"), GATESH_MODE="dry-run")
     # shdiff gives each case a fixed environment; --env passes the gate's settings through
     args = [sys.executable, _SHDIFF, "--shell", exe, "--mode", mode, "-q", "--jobs", "8"]
-    for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "GATESH_MODE"):
+    for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR",
+                "GATESH_MODE"):
         args += ["--env", f"{key}={env[key]}"]
     p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
     summary = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else p.stderr

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import FAKE_GATE_BLOCK, Shells, iso_env
+from conftest import Shells, iso_env
 from gatesh import shell
 from gatesh.shell import COMMAND, HELP, SCRIPT, STDIN, USAGE, VERSION, WORDEXP, parse_argv
 
@@ -272,6 +272,19 @@ def test_claude_wrapper_runs_in_one_bash(shells: Shells, world: dict[str, str]) 
             assert f.read() == os.path.join(home, "sub") + "\n"
 
 
+def test_codex_snapshot_wrapper_runs_gatesh_twice(shells: Shells, world: dict[str, str]) -> None:
+    """Codex: `-c 'if . SNAP ...; then :; fi ... exec SHELL -c CMD'`: the shell execs itself."""
+    home = world["HOME"]
+    snap = _script(home, "snap.sh", "SNAPPED=yes\n")
+    outs = []
+    for sh in (shells.bash, shells.gatesh):
+        wrapper = (f"if . '{snap}' >/dev/null 2>&1; then :; fi\n\nexport SNAPPED\n\n"
+                   f"exec '{sh}' -c 'echo inner $SNAPPED; exit 5'")
+        p = _run(sh, ["-lc", wrapper], world, home)
+        outs.append((p.returncode, p.stdout, _norm(p.stderr, shells)))
+    assert outs[0] == outs[1] == (5, b"inner yes\n", b"")
+
+
 def test_rcfile_and_init_file(shells: Shells, world: dict[str, str]) -> None:
     rc = _script(world["HOME"], "rc", "FROMRC=yes\n")
     for opt in ("--rcfile", "--init-file"):
@@ -311,16 +324,17 @@ def test_script_found_in_path(shells: Shells, world: dict[str, str]) -> None:
     os.mkdir(bindir)
     os.mkdir(os.path.join(home, "bin0"))
     os.mkdir(os.path.join(home, "bin0", "approve"))       # a directory is skipped
-    _script(bindir, "approve", f'echo "from PATH $0 $1"\n# {FAKE_GATE_BLOCK}\n')
+    victim = os.path.join(home, "precious")
+    os.mkdir(victim)
+    _script(bindir, "approve", f'echo "from PATH $0 $1"\n[ -n "$GO" ] && rm -rf {victim}\n')
     env = dict(world, PATH=f"{home}/bin0:{bindir}:{world['PATH']}")
     o = _run(shells.bash, ["approve", "1"], env, home)
     assert o.stdout == b"from PATH approve 1\n"
-    g = _run(shells.gatesh, ["approve", "1"], env, home)
-    # gatesh gated the file bash runs: the stand-in gate blocks on the marker inside it
-    if shells.fake_gate:
-        assert g.returncode == 126 and g.stdout == b""
-    else:
-        assert (g.returncode, g.stdout) == (o.returncode, o.stdout)
+    g = _run(shells.gatesh, ["approve", "1"], env, home)  # dry-run: runs as under bash
+    assert (g.returncode, g.stdout) == (o.returncode, o.stdout)
+    # enforce: the file found in PATH is the one gated, so its rm is seen and blocked
+    g = _run(shells.gatesh, ["approve", "1"], dict(env, GATESH_MODE="enforce", GO="1"), home)
+    assert g.returncode == 126 and g.stdout == b"" and os.path.isdir(victim)
     _script(home, "approve", 'echo "from cwd $0"\n')      # the cwd comes first
     compare(shells, ["approve"], env, home)
 
@@ -358,7 +372,8 @@ def test_process_substitution_script(shells: Shells, world: dict[str, str]) -> N
 def test_stdin_file_is_gated_and_not_consumed(shells: Shells, world: dict[str, str]) -> None:
     """`bash < file` and `bash -s ARGS < file`: the file's remaining bytes are the script."""
     home = world["HOME"]
-    path = _script(home, "in.sh", "echo skipped\necho from-stdin $0 $1\nread x; echo read:$x\nmore\n")
+    path = _script(home, "in.sh",
+                   "echo skipped\necho from-stdin $0 $1\nread x; echo read:$x\nmore\n")
     for args in ([], ["-s", "A"]):
         outs = []
         for sh in (shells.bash, shells.gatesh):
@@ -371,23 +386,72 @@ def test_stdin_file_is_gated_and_not_consumed(shells: Shells, world: dict[str, s
         assert b"read:more" in outs[1][1]
 
 
-@pytest.mark.parametrize("args, stdin_kind", [
-    ([], "pipe"), (["-s", "a"], "pipe"), (["-i"], "devnull"), (["-i", "-s"], "pipe"),
+@pytest.mark.parametrize("args", [[], ["-s", "A", "B"], ["-e"], ["-x", "-s"], ["-l"]])
+def test_script_on_a_pipe(shells: Shells, world: dict[str, str], args: list[object]) -> None:
+    """`bash <<'EOF'` and `cmd | bash`: read to EOF, gated, and bash gets every byte back.
+
+    A command of the script that reads stdin gets the lines after it, as under bash.
+    """
+    script = (b'read x\nhello there\necho "got [$x] $0 $# $*"\nhead -n1\nnot a command\n'
+              b'echo "last $?"\n')
+    g = compare(shells, args, world, world["HOME"], stdin=None, input=script)
+    assert b"got [hello there]" in g.stdout and b"not a command" in g.stdout
+
+
+@pytest.mark.parametrize("script", [
+    b"".join(b"echo line %d\n" % i for i in range(20000)),            # more than a pipe holds
+    b"echo first; exit 3\n" + b"#" * 300000 + b"\n",                 # bash stops reading early
 ])
-def test_stdin_sessions_are_refused(shells: Shells, world: dict[str, str], args: list[object],
-                                    stdin_kind: str) -> None:
-    """No -c and no script: never run stdin unchecked; say the mode is unsupported."""
+def test_large_script_on_a_pipe(shells: Shells, world: dict[str, str], script: bytes) -> None:
+    g = compare(shells, ["-s"], world, world["HOME"], stdin=None, input=script)
+    assert g.stdout.startswith(b"first\n" if script.startswith(b"echo first") else b"line 0\n")
+
+
+def test_empty_pipe(shells: Shells, world: dict[str, str]) -> None:
+    compare(shells, [], world, world["HOME"], stdin=None, input=b"")
+
+
+def test_blocked_script_on_a_pipe(shells: Shells, tmp_path: object) -> None:
+    env = iso_env(str(tmp_path), GATESH_MODE="no-human")
+    victim = os.path.join(env["HOME"], "precious")
+    os.mkdir(victim)
+    p = _run(shells.gatesh, [], env, env["HOME"], stdin=None,
+             input=f"echo start\nrm -rf {victim}\n".encode())
+    assert (p.returncode, p.stdout) == (126, b"") and os.path.isdir(victim)
+
+
+def test_pipe_that_stays_open_is_refused(shells: Shells, world: dict[str, str]) -> None:
+    """Open Interpreter's shape: commands on a pipe that is never closed.  Not supported
+    yet: gatesh says so and runs nothing, rather than run stdin unchecked."""
     marker = os.path.join(world["HOME"], "ran")
-    if stdin_kind == "pipe":
-        p = _run(shells.gatesh, args, world, world["HOME"], stdin=None,
-                 input=f"touch {marker}\n".encode())
-    else:
-        p = _run(shells.gatesh, args, world, world["HOME"])
-    assert p.returncode == 2
-    assert p.stdout == b""
-    lines = p.stderr.decode().splitlines()
+    p = subprocess.Popen([shells.gatesh], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=world, cwd=world["HOME"])
+    assert p.stdin is not None
+    p.stdin.write(f"touch {marker}\necho '##end_of_execution##'\n".encode())
+    p.stdin.flush()
+    try:
+        status = p.wait(timeout=30)
+        out, err = p.stdout.read(), p.stderr.read()  # type: ignore[union-attr]
+    finally:
+        p.stdin.close()
+        p.kill()
+        p.wait()
+    assert status == 2 and out == b""
+    lines = err.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gatesh: ") and "not supported" in lines[0]
     assert "gatesh -c" in lines[0]
+    assert not os.path.exists(marker)
+
+
+@pytest.mark.parametrize("args", [["-i"], ["-i", "-s"], ["-i", "-l"]])
+def test_interactive_without_c_is_refused(shells: Shells, world: dict[str, str],
+                                          args: list[object]) -> None:
+    marker = os.path.join(world["HOME"], "ran")
+    p = _run(shells.gatesh, args, world, world["HOME"], stdin=None,
+             input=f"touch {marker}\n".encode())
+    assert (p.returncode, p.stdout) == (2, b"")
+    lines = p.stderr.decode().splitlines()
+    assert len(lines) == 1 and "interactive sessions" in lines[0] and "not supported" in lines[0]
     assert not os.path.exists(marker)
 
 
@@ -402,17 +466,27 @@ def test_stdin_on_a_terminal_is_refused(shells: Shells, world: dict[str, str]) -
             os.execve(shells.gatesh, [shells.gatesh], world)
         finally:
             os._exit(99)
+    import select
+    import signal
+    import time
+
     out = b""
+    deadline = time.monotonic() + 30
     try:
         os.write(fd, f"touch {marker}\n".encode())
-        while True:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
             try:
                 chunk = os.read(fd, 4096)
-            except OSError:
+            except OSError:                               # EIO: the child is gone
                 break
             if not chunk:
                 break
             out += chunk
+        else:
+            os.kill(pid, signal.SIGKILL)                  # still running: it took the tty
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
@@ -436,7 +510,7 @@ def test_blocked_command_runs_nothing(shells: Shells, tmp_path: object) -> None:
     victim = os.path.join(env["HOME"], "precious")
     os.mkdir(victim)
     after = os.path.join(env["HOME"], "after")
-    cmd = f"rm -rf {victim} && touch {after}  # {FAKE_GATE_BLOCK}"
+    cmd = f"rm -rf {victim} && touch {after}"
     p = _run(shells.gatesh, ["-c", cmd], env, env["HOME"], stdin=subprocess.PIPE)
     assert p.returncode == 126
     assert p.stdout == b""
@@ -451,7 +525,7 @@ def test_blocked_script_runs_nothing(shells: Shells, tmp_path: object) -> None:
     env = iso_env(str(tmp_path), GATESH_MODE="no-human")
     victim = os.path.join(env["HOME"], "precious")
     os.mkdir(victim)
-    _script(env["HOME"], "cleanup.sh", f"rm -rf {victim}  # {FAKE_GATE_BLOCK}\n")
+    _script(env["HOME"], "cleanup.sh", f"rm -rf {victim}\n")
     p = _run(shells.gatesh, ["cleanup.sh"], env, env["HOME"])
     assert p.returncode == 126 and os.path.isdir(victim)
     assert p.stderr.startswith(b"gatesh: BLOCKED - the command was NOT executed: ")
@@ -594,7 +668,8 @@ def test_main_exec_failure_blocks(fake: dict[str, object], monkeypatch: pytest.M
     assert capfd.readouterr().err.splitlines()[-1] == "gatesh: status=blocked reason=exec_failed"
 
 
-def test_main_never_reads_stdin_on_c(fake: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_main_never_reads_stdin_on_c(fake: dict[str, object],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     real_read, real_fstat = os.read, os.fstat
 
     def read(fd: int, n: int) -> bytes:

@@ -14,8 +14,9 @@ def runs(text: str, cwd: str = "/tmp") -> list[tuple[str | None, tuple[str, ...]
 
 
 def argvs(text: str) -> list[list[str | None]]:
+    """Each invocation as [name, args...], the name resolved as the classifier sees it."""
     got = unwrap(parse(text), {"HOME": "/home/u"}, "/tmp")
-    return [[w.value for w in i.argv] for i in got.invocations]
+    return [[i.name] + [w.value for w in i.argv[1:]] for i in got.invocations if i.argv]
 
 
 def opaque(text: str) -> list[str]:
