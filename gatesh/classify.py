@@ -129,6 +129,61 @@ def _paths_re(pats: list[str], ctx: Context) -> re.Pattern[str]:
     return got
 
 
+_PROD = re.compile(r"(?i)(?:^|[^a-z0-9])(?:prod|production|prd|live)(?:[^a-z0-9]|$)")
+_PROD_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "CLOUDSDK_ACTIVE_CONFIG_NAME",
+             "CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "AZURE_SUBSCRIPTION_ID",
+             "KUBE_CONTEXT", "TF_WORKSPACE", "PULUMI_STACK", "ENVIRONMENT", "ENV", "STAGE",
+             "DEPLOY_ENV", "RAILS_ENV", "APP_ENV", "MIX_ENV", "DATABASE_URL", "PGDATABASE",
+             "PGHOST", "MYSQL_HOST", "REDIS_URL", "MONGODB_URI", "HEROKU_APP")
+
+
+def _read_marker(path: str, prefix: str = "") -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh.read(1 << 16).splitlines():
+                if line.startswith(prefix):
+                    return line[len(prefix):].strip().strip("'\"") or None
+    except OSError:
+        return None
+    return None
+
+
+def production_markers(f: Facts) -> list[str]:
+    """Signs that a command acts on production: names, profiles, contexts, workspaces."""
+    import os
+    found: list[str] = []
+    for w in f.inv.argv[1:]:
+        v = w.value
+        if v is not None and _PROD.search(v):
+            found.append(v)
+    for a in f.inv.assigns:
+        v = a.value.value if a.value is not None else None
+        if v is not None and _PROD.search(v):
+            found.append(f"{a.name}={v}")
+    env = f.ctx.env
+    for name in _PROD_ENV:
+        v = env.get(name)
+        if v and _PROD.search(v):
+            found.append(f"{name}={v}")
+    if f.name in ("terraform", "tofu", "terragrunt"):
+        ws = _read_marker(os.path.join(f.ctx.cwd, ".terraform", "environment"))
+        if ws and _PROD.search(ws):
+            found.append(f"workspace {ws}")
+    if f.name in ("kubectl", "helm", "k9s", "kubectx", "oc"):
+        cfg = (env.get("KUBECONFIG") or os.path.join(f.ctx.home, ".kube", "config")).split(":")[0]
+        kctx = _read_marker(cfg, "current-context:")
+        if kctx and _PROD.search(kctx) and not any(x in f.flags for x in ("--context", "--kube-context")):
+            found.append(f"context {kctx}")
+    return found
+
+
+def _sql_texts(f: Facts) -> list[str]:
+    texts = [w.value for w in f.inv.argv[1:] if w.value is not None]
+    if f.inv.stdin is not None and f.inv.stdin.literal is not None:
+        texts.append(f.inv.stdin.literal)
+    return texts
+
+
 def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
            targets: list[str]) -> bool:
     """True when every condition holds; appends what was resolved to targets."""
@@ -209,6 +264,23 @@ def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
         if not hit_p:
             return False
         targets.extend(t.path for t in hit_p if t.path)
+    if "recursive" in cond:
+        if (f.name is not None and f.inv.context == f"function:{f.name}") != cond["recursive"]:
+            return False
+        if cond["recursive"]:
+            targets.append(f"function {f.name} calls itself")
+    if "sql" in cond:
+        from .sql import kinds
+        want = cond["sql"]
+        hit_s = sorted({k for t in _sql_texts(f) for k in kinds(t)} & set(want))  # type: ignore[arg-type]
+        if not hit_s:
+            return False
+        targets.extend(f"SQL {k.replace('_', ' ')}" for k in hit_s)
+    if "production" in cond:
+        marks = production_markers(f)
+        if bool(marks) != cond["production"]:
+            return False
+        targets.extend(f"production: {m}" for m in marks[:3])
     if "branch" in comp:
         bs = f.branches(skip)
         rx = comp["branch"]

@@ -12,6 +12,15 @@ from gatesh.errors import Unparseable
 from gatesh.model import Assign, Compound, Node, Part, PartKind, Pipeline, Program, Redirect, \
     SimpleCommand, Word
 
+TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
+if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+    from typing import Any
+
+    from tree_sitter import Node as TSNode, Parser
+    Group = list[Any]    # a word being built: [start, end, kind, node or redirect index, count]
+    Queued = list[Any]   # a redirect being built: [op, fd, heredoc, start, target]
+
 __all__ = ["parse"]
 
 _MAX_DEPTH = 50
@@ -37,7 +46,7 @@ _EMPTY = Program(())
 _NO_PREP = heredoc.Prepared(b"", {}, [], {}, {})
 _WORDS: dict[bytes, tuple[Word, ...]] = {}   # argv words by source bytes: most words repeat
 _WORD_IDS: frozenset[int] = frozenset()   # kind ids of _WORDISH and command_name nodes
-_parser = None
+_parser: Parser | None = None
 
 
 def parse(text: str) -> Program:
@@ -106,7 +115,8 @@ class _Builder:
                  "multiline", "audit")
 
     def __init__(self, src: bytes, depth: int) -> None:
-        self.src, self.depth, self.used, self.nest = src, depth, set(), 0
+        self.src, self.depth, self.nest = src, depth, 0
+        self.used: set[int] = set()   # heredoc operators and coproc starts already consumed
         self.masked = src   # what tree-sitter read (heredoc bodies blanked, ...)
         self.prep, self.negs = _NO_PREP, _NO_PREP.negations
         self.sub = lambda t: _parse(t, depth + 1)
@@ -117,7 +127,7 @@ class _Builder:
     def text(self, s: int, e: int) -> str:
         return self.src[s:e].decode("utf-8", "surrogateescape")
 
-    def stmts(self, kids: list, out: list[Pipeline], bg_all: bool, whole: bool = True) -> None:
+    def stmts(self, kids: list[TSNode], out: list[Pipeline], bg_all: bool, whole: bool = True) -> None:
         """Statements among kids (keywords and separators skipped), appended to out.
 
         whole: kids are all the children of a node, so the text between them is checked.
@@ -135,9 +145,9 @@ class _Builder:
             else:
                 self.stmt(c, out, bg_all or (k + 1 < len(kids) and kids[k + 1].type == "&"), None)
 
-    def stmt(self, c: object, out: list[Pipeline], bg: bool, reds: list | None) -> None:
+    def stmt(self, c: TSNode, out: list[Pipeline], bg: bool, reds: list[TSNode] | None) -> None:
         """One statement; reds: redirects tree-sitter hung on an enclosing node."""
-        t = c.type  # type: ignore[attr-defined]
+        t = c.type
         if t == "command" and not self.negs:  # the usual case, kept short
             out.append(Pipeline((self.element(c, reds),), False, bg))
             return
@@ -149,23 +159,23 @@ class _Builder:
         elif t not in _LISTY:
             out.append(Pipeline((self.element(c, reds),), self.negated(c, False), bg))
             return
-        seq: list = []
+        seq: list[Any] = []
         self.flatten(c, seq, reds)
         self.rebuild(seq, out, bg)
 
-    def negated(self, c: object, neg: bool) -> bool:
+    def negated(self, c: TSNode, neg: bool) -> bool:
         """Apply the `!`s the heredoc pass masked in front of the statement at c."""
-        if self.negs and self.negs.get(c.start_byte, 0) % 2:  # type: ignore[attr-defined]
+        if self.negs and self.negs.get(c.start_byte, 0) % 2:
             return not neg
         return neg
 
-    def flatten(self, n: object, seq: list, reds: list | None) -> None:
+    def flatten(self, n: TSNode, seq: list[Any], reds: list[TSNode] | None) -> None:
         """Elements and operators (| |& && || !) of a list or pipeline, in source order.
 
         tree-sitter gets their grouping wrong (`a | b | c && d` as a | (b | c && d), `a && b >o`
         with the redirect on the list), so gatesh regroups them by bash's precedence.
         """
-        t = n.type  # type: ignore[attr-defined]
+        t = n.type
         body, rs = self.split_redirected(n) if t == "redirected_statement" else (None, [])
         if body is not None and body.type in _LISTY:
             n, t = body, body.type
@@ -173,8 +183,8 @@ class _Builder:
             rs = []
         if t in ("list", "pipeline"):
             if self.audit:
-                self.gaps(n.children, True)  # type: ignore[attr-defined]
-            for ch in n.children:  # type: ignore[attr-defined]
+                self.gaps(n.children, True)
+            for ch in n.children:
                 if ch.is_named:
                     self.flatten(ch, seq, None) if ch.type != "comment" else self.comment(ch)
                     continue
@@ -184,14 +194,14 @@ class _Builder:
                         raise _Retry("tree-sitter joined lines that bash keeps apart")
                 seq.append(ch.type)
         elif t == "negated_command":
-            bang = n.children[0].end_byte  # type: ignore[attr-defined]
+            bang = n.children[0].end_byte
             if self.src[bang:bang + 1] not in (b" ", b"\t", b"\n"):
                 raise Unparseable("`!` glued to a word is part of the word, not a negation")
             seq.append("!")
             for ch in self.named(n):
                 self.flatten(ch, seq, None)
         else:
-            seq.append([n, None, n.end_byte])  # type: ignore[attr-defined]
+            seq.append([n, None, n.end_byte])
         extra = rs + (reds or [])
         if extra:
             last = next((x for x in reversed(seq) if not isinstance(x, str)), None)
@@ -199,9 +209,9 @@ class _Builder:
                 raise Unparseable("redirect without a command")
             last[1] = (last[1] or []) + extra
 
-    def rebuild(self, seq: list, out: list[Pipeline], bg: bool) -> None:
+    def rebuild(self, seq: list[Any], out: list[Pipeline], bg: bool) -> None:
         """Pipelines from a flattened sequence: && and || bind looser than | and |&."""
-        item: list = []
+        item: list[Any] = []
         for x in seq + ["&&"]:
             if x not in ("&&", "||"):
                 item.append(x)
@@ -220,10 +230,10 @@ class _Builder:
             out.append(Pipeline(tuple(els), neg, bg))
             item = []
 
-    def named(self, c: object) -> list:
+    def named(self, c: TSNode) -> list[TSNode]:
         """Named children, comments checked and left out."""
         out = []
-        for ch in c.children:  # type: ignore[attr-defined]
+        for ch in c.children:
             if ch.is_named:
                 if ch.type == "comment":
                     self.comment(ch)
@@ -231,9 +241,9 @@ class _Builder:
                     out.append(ch)
         return out
 
-    def split_redirected(self, c: object) -> tuple[object | None, list]:
+    def split_redirected(self, c: TSNode) -> tuple[TSNode | None, list[TSNode]]:
         body, rs = None, []
-        for ch in c.children:  # type: ignore[attr-defined]
+        for ch in c.children:
             if ch.type in _REDIRECTS:
                 rs.append(ch)
             elif ch.is_named and body is None and ch.type != "comment":
@@ -242,17 +252,17 @@ class _Builder:
                 raise Unparseable(f"unexpected {ch.type} in a redirected command")
         return body, rs
 
-    def element(self, n: object, reds: list | None) -> Node:
+    def element(self, n: TSNode, reds: list[TSNode] | None) -> Node:
         """One pipeline element: a simple command or a flattened compound."""
-        t = n.type  # type: ignore[attr-defined]
+        t = n.type
         coprocs = self.prep.coprocs
-        start = n.start_byte if coprocs else -1  # type: ignore[attr-defined]
+        start = n.start_byte if coprocs else -1
         if start in coprocs and start not in self.used:
             self.used.add(start)
             inner = self.element(n, reds)
             return Compound("coproc", Program((Pipeline((inner,)),)), name=coprocs[start])
         if t == "command":
-            return self.command(n.children, reds, ())  # type: ignore[attr-defined]
+            return self.command(n.children, reds, ())
         if t == "redirected_statement":
             body, rs = self.split_redirected(n)
             rs = rs + (reds or [])
@@ -260,12 +270,12 @@ class _Builder:
                 raise Unparseable(f"unexpected {body.type} with redirects")
             return self.command([], rs, ()) if body is None else self.element(body, rs)
         if t in ("variable_assignment", "variable_assignments"):
-            kids = [n] if t == "variable_assignment" else n.children  # type: ignore[attr-defined]
+            kids = [n] if t == "variable_assignment" else n.children
             return self.command(kids, reds, ())
         if t in ("declaration_command", "unset_command"):
-            kids = n.children  # type: ignore[attr-defined]
+            kids = n.children
             return self.command(kids[1:], reds, (_lit(kids[0].type),))
-        if t == "test_command" and n.children[0].type == "[":  # type: ignore[attr-defined]
+        if t == "test_command" and n.children[0].type == "[":
             return self.bracket(n, reds)
         self.nest += 1
         if self.nest + self.depth > _MAX_DEPTH * 2:
@@ -274,8 +284,8 @@ class _Builder:
         self.nest -= 1
         return node
 
-    def compound(self, n: object, t: str, rs: tuple[Redirect, ...]) -> Compound:
-        kids = n.children  # type: ignore[attr-defined]
+    def compound(self, n: TSNode, t: str, rs: tuple[Redirect, ...]) -> Compound:
+        kids = n.children
         out: list[Pipeline] = []
         words_: list[Word] = []
         kind, name = t, ""
@@ -320,24 +330,25 @@ class _Builder:
                                False)
         elif t == "function_definition":
             kind = "function"
-            name = self.text(n.child_by_field_name("name").start_byte,  # type: ignore
-                             n.child_by_field_name("name").end_byte)  # type: ignore
-            body = n.child_by_field_name("body")  # type: ignore[attr-defined]
+            fname, body = n.child_by_field_name("name"), n.child_by_field_name("body")
+            if fname is None or body is None:
+                raise Unparseable("a function definition without its name or body")
+            name = self.text(fname.start_byte, fname.end_byte)
             out.append(Pipeline((self.element(body, None),)))
             rs = rs + self.redirects([c for c in kids if c.type in _REDIRECTS])
         elif t == "test_command":
             kind = "test"
-            items: list = []
-            self.leaves(n, items)
-            for s, e, k, _, _ in self.merge(items):
+            leaves: list[Any] = []
+            self.leaves(n, leaves)
+            for s, e, k, _, _ in self.merge(leaves):
                 words_.append(words.word(self.text(s, e), self.sub, regex=k == _REGEX))
         else:
             raise Unparseable(f"unsupported construct: {t}")
         return Compound(kind, Program(tuple(out)), tuple(words_), rs, name)
 
-    def leaves(self, n: object, out: list) -> None:
+    def leaves(self, n: TSNode, out: list[Any]) -> None:
         """The operand words of a [[ ]] expression, in byte order."""
-        for c in n.children:  # type: ignore[attr-defined]
+        for c in n.children:
             t = c.type
             if t in _WORDISH:
                 out.append((c.start_byte, c.end_byte, _REGEX if t == "regex" else _ARG, c))
@@ -348,14 +359,14 @@ class _Builder:
             elif c.is_named and t != "test_operator":
                 raise Unparseable(f"unexpected {t} in [[ ]]")
 
-    def bracket(self, n: object, reds: list | None) -> SimpleCommand:
+    def bracket(self, n: TSNode, reds: list[TSNode] | None) -> SimpleCommand:
         """`[ ... ]` is the ordinary command `[`; `[abc]` is a glob word (C9)."""
-        kids = n.children  # type: ignore[attr-defined]
+        kids = n.children
         if kids[-1].type != "]":
             raise Unparseable("unexpected shape of a [ ] test")
         s, e = kids[0].end_byte, kids[-1].start_byte
         if self.src[s:s + 1] not in (b" ", b"\t"):
-            s, e = n.start_byte, n.end_byte  # type: ignore[attr-defined]
+            s, e = n.start_byte, n.end_byte
             argv = [w for piece in words.split(self.text(s, e)) for w in words.words(piece, self.sub)]
         else:
             argv = [_lit("[")]
@@ -363,10 +374,10 @@ class _Builder:
             argv.append(_lit("]"))
         return SimpleCommand(tuple(argv), (), self.redirects(reds))
 
-    def command(self, kids: list, reds: list | None, lead: tuple[Word, ...]) -> SimpleCommand:
+    def command(self, kids: list[TSNode], reds: list[TSNode] | None, lead: tuple[Word, ...]) -> SimpleCommand:
         """A simple command from its children and any trailing redirects (C1, C4-C6)."""
-        groups: list[list] = []
-        rlist: list[list] = []
+        groups: list[Group] = []
+        rlist: list[Queued] = []
         end = -1
         for c in kids:
             if c.kind_id in _WORD_IDS:  # ints: cheaper than c.type on this hot path
@@ -424,7 +435,7 @@ class _Builder:
         return SimpleCommand(tuple(argv), tuple(assigns),
                              tuple(_redirect(r) for r in rlist) if rlist else ())
 
-    def gaps(self, nodes: list, newlines: bool = False) -> None:
+    def gaps(self, nodes: list[TSNode], newlines: bool = False) -> None:
         """Between nodes bash sees only blanks and backslash-newlines (and newlines if allowed).
 
         tree-sitter can read a newline as a blank (`a⏎b` as one command) and can drop an
@@ -441,7 +452,7 @@ class _Builder:
                     raise Unparseable(f"tree-sitter skipped {rest[:20]!r} inside a command")
             end = c.end_byte
 
-    def add(self, groups: list[list], s: int, e: int, kind: int, node: object) -> None:
+    def add(self, groups: list[Group], s: int, e: int, kind: int, node: object) -> None:
         """Adjacency rule (C4-C6): nodes touching, or joined by backslash-newline, are one word."""
         if groups:
             g = groups[-1]
@@ -452,8 +463,8 @@ class _Builder:
                 return
         groups.append([s, e, kind, node, 1])
 
-    def merge(self, items: list) -> list[list]:
-        groups: list[list] = []
+    def merge(self, items: list[Any]) -> list[Group]:
+        groups: list[Group] = []
         for s, e, kind, node in items:
             self.add(groups, s, e, kind, node)
         return groups
@@ -478,7 +489,7 @@ class _Builder:
     def word_of(self, s: int, e: int) -> Word:
         return words.word(self.text(s, e), self.sub)
 
-    def fd_var(self, s: int, e: int, rlist: list[list]) -> bool:
+    def fd_var(self, s: int, e: int, rlist: list[Queued]) -> bool:
         """`{name}>file` puts the fd in a variable; tree-sitter reads `{name}` as an argument."""
         for r in rlist:
             if r[3] == e and r[1] is None:
@@ -488,13 +499,13 @@ class _Builder:
                     return True
         return False
 
-    def redirect(self, c: object, groups: list, rlist: list[list]) -> None:
+    def redirect(self, c: TSNode, groups: list[Group], rlist: list[Queued]) -> None:
         """Queue one redirect [op, fd, heredoc, start, target]; its words go to groups."""
-        if c.type == "heredoc_redirect":  # type: ignore[attr-defined]
+        if c.type == "heredoc_redirect":
             raise Unparseable("here-document the heredoc pass did not see")
-        r: list = [None, None, None, c.start_byte, None]  # type: ignore[attr-defined]
+        r: Queued = [None, None, None, c.start_byte, None]
         idx, op_at = len(rlist), -1
-        for ch in c.children:  # type: ignore[attr-defined]
+        for ch in c.children:
             t = ch.type
             if t == "file_descriptor":
                 fd = self.text(ch.start_byte, ch.end_byte)
@@ -522,7 +533,7 @@ class _Builder:
             r[0], r[4] = r[0][:2], _lit("-")
         rlist.append(r)
 
-    def redirects(self, reds: list | None) -> tuple[Redirect, ...]:
+    def redirects(self, reds: list[TSNode] | None) -> tuple[Redirect, ...]:
         """Redirects of a compound command: exactly one word each."""
         if not reds:
             return ()
@@ -531,26 +542,26 @@ class _Builder:
             raise Unparseable("words after a redirect of a compound command")
         return cmd.redirects
 
-    def assign(self, c: object, end: int, count: int) -> Assign:
-        kids = c.children  # type: ignore[attr-defined]
+    def assign(self, c: TSNode, end: int, count: int) -> Assign:
+        kids = c.children
         op = next(k for k in kids if k.type in ("=", "+="))
-        name = self.text(c.start_byte, op.start_byte)  # type: ignore[attr-defined]
+        name = self.text(c.start_byte, op.start_byte)
         if "[" in name and any(x in name for x in ("$(", "`", "<(", ">(")):
             raise Unparseable("command substitution in an array subscript")
-        value = c.child_by_field_name("value")  # type: ignore[attr-defined]
+        value = c.child_by_field_name("value")
         if value is not None and value.type == "array":
             if count > 1:
                 raise Unparseable("array assignment glued to another word")
             return Assign(name, None, self.array_items(value))
-        value = words.word(self.text(op.end_byte, end), self.sub, glob=False)
+        word = words.word(self.text(op.end_byte, end), self.sub, glob=False)
         if op.type == "+=":  # NAME+=v appends: its value is ${NAME}v
             base = name.split("[", 1)[0]
-            value = Word(value.text, (Part(PartKind.VAR, base),) + value.parts)
-        return Assign(name, value)
+            word = Word(word.text, (Part(PartKind.VAR, base),) + word.parts)
+        return Assign(name, word)
 
-    def array_items(self, arr: object) -> tuple[Word, ...]:
-        items = []
-        for c in arr.children:  # type: ignore[attr-defined]
+    def array_items(self, arr: TSNode) -> tuple[Word, ...]:
+        items: list[Any] = []
+        for c in arr.children:
             if c.type == "comment":
                 self.comment(c)
             elif c.type in _WORDISH:
@@ -559,7 +570,7 @@ class _Builder:
                 raise Unparseable(f"unexpected {c.type} in an array")
         return tuple(w for g in self.merge(items) for w in self.words(g[0], g[1]))
 
-    def array_word(self, c: object, end: int, count: int) -> Word:
+    def array_word(self, c: TSNode, end: int, count: int) -> Word:
         """`declare a=(x y)` as one argv word whose parts expose each item's expansions."""
         a = self.assign(c, end, count)
         parts: list[Part] = [Part(PartKind.LIT, a.name + "=(")]
@@ -571,21 +582,21 @@ class _Builder:
             if merged and p.kind is PartKind.LIT and merged[-1].kind is PartKind.LIT:
                 p = Part(PartKind.LIT, merged.pop().text + p.text, p.quoted)
             merged.append(p)
-        return Word(self.text(c.start_byte, end), tuple(merged))  # type: ignore[attr-defined]
+        return Word(self.text(c.start_byte, end), tuple(merged))
 
-    def comment(self, c: object) -> None:
+    def comment(self, c: TSNode) -> None:
         """A `#` counts as a comment only where bash starts one: at the start of a word."""
-        s = c.start_byte  # type: ignore[attr-defined]
+        s = c.start_byte
         while s >= 2 and self.src[s - 2:s] == b"\\\n":  # `a\⏎#` is the word a#
             s -= 2
         if s and (self.src[s - 1] not in _COMMENT_BEFORE or self.src[s - 1:s + 1] == b"\\\n"):
             raise Unparseable("tree-sitter read a comment in the middle of a word")
 
 
-def _valid_name(src: bytes, c: object) -> bool:
+def _valid_name(src: bytes, c: TSNode) -> bool:
     """Whether an assignment's name is NAME or NAME[...], so bash assigns rather than runs it."""
-    name = src[c.start_byte:c.child_by_field_name("name").end_byte]  # type: ignore[attr-defined]
-    base = name.split(b"[", 1)[0]
+    node = c.child_by_field_name("name")
+    base = src[c.start_byte:node.end_byte if node else c.start_byte].split(b"[", 1)[0]
     return bool(base) and not base[:1].isdigit() and base.replace(b"_", b"a").isalnum() and \
         base.isascii()
 
@@ -600,7 +611,7 @@ def _lit(text: str) -> Word:
     return Word(text, (Part(PartKind.LIT, text),))
 
 
-def _redirect(r: list) -> Redirect:
+def _redirect(r: Queued) -> Redirect:
     op, fd, doc, _, target = r
     if doc is None and target is None:
         raise Unparseable("a redirect without its target")
@@ -610,18 +621,18 @@ def _redirect(r: list) -> Redirect:
     return Redirect(op, fd, target, doc)
 
 
-def _is_redirect_at(root: object, op: int, end: int) -> bool:
+def _is_redirect_at(root: TSNode, op: int, end: int) -> bool:
     """Whether tree-sitter sees a `<` redirect with the masked heredoc word at op."""
-    node = root.descendant_for_byte_range(op, op + 1)  # type: ignore[attr-defined]
+    node = root.descendant_for_byte_range(op, op + 1)
     parent = node.parent if node is not None else None
     if node is None or node.type != "<" or parent is None or parent.type != "file_redirect":
         return False
     return any((c.start_byte, c.end_byte) == (op + 1, end) for c in parent.children)
 
 
-def _statement_at(root: object, j: int) -> bool:
+def _statement_at(root: TSNode, j: int) -> bool:
     """Whether a command or compound starts at byte j."""
-    node = root.descendant_for_byte_range(j, j + 1)  # type: ignore[attr-defined]
+    node = root.descendant_for_byte_range(j, j + 1)
     while node is not None and node.start_byte == j:
         if node.type in _STATEMENTS:
             return True
@@ -629,7 +640,7 @@ def _statement_at(root: object, j: int) -> bool:
     return False
 
 
-def _check_backquotes(root: object, src: bytes) -> None:
+def _check_backquotes(root: TSNode, src: bytes) -> None:
     """C7: a backquoted substitution must end at the first unescaped backquote after it opens."""
     stack = [root]
     while stack:
@@ -644,7 +655,7 @@ def _check_backquotes(root: object, src: bytes) -> None:
         stack.extend(n.children)
 
 
-def _syntax_error(root: object, src: bytes) -> str:
+def _syntax_error(root: TSNode, src: bytes) -> str:
     stack = [root]
     while stack:
         n = stack.pop()
@@ -657,15 +668,15 @@ def _syntax_error(root: object, src: bytes) -> str:
     return "syntax error (tree-sitter-bash)"
 
 
-def _get_parser() -> object:
+def _get_parser() -> Parser:
     """The tree-sitter parser, built once per process."""
     global _parser
     if _parser is None:
         try:
             ts, tsb = _load_binding("tree_sitter"), _load_binding("tree_sitter_bash")
         except (ImportError, OSError):
-            import tree_sitter as ts  # type: ignore[no-redef]
-            import tree_sitter_bash as tsb  # type: ignore[no-redef]
+            import tree_sitter as ts
+            import tree_sitter_bash as tsb
         lang = ts.Language(tsb.language())
         global _WORD_IDS
         _WORD_IDS = frozenset(i for i in range(lang.node_kind_count) if lang.node_kind_is_named(i)
@@ -674,7 +685,7 @@ def _get_parser() -> object:
     return _parser
 
 
-def _load_binding(package: str) -> object:
+def _load_binding(package: str) -> ModuleType:
     """Load package's compiled `_binding` directly, skipping the package's heavy __init__.
 
     `import tree_sitter` pulls in typing, and tree_sitter_bash importlib.resources: start-up time.
@@ -692,7 +703,7 @@ def _load_binding(package: str) -> object:
             if os.path.isfile(path):
                 loader = ExtensionFileLoader(name, path)
                 module = loader.create_module(ModuleSpec(name, loader, origin=path))
-                loader.exec_module(module)  # type: ignore[arg-type]
-                sys.modules[name] = module  # type: ignore[assignment]
-                return module  # type: ignore[return-value]
+                loader.exec_module(module)
+                sys.modules[name] = module
+                return module
     raise ImportError(f"no compiled binding for {package}")

@@ -20,7 +20,8 @@ MATCH_KEYS = {
     "command": list, "subcommand": list, "flags": list, "flags_all": list, "no_flags": list,
     "args": list, "no_args": list, "targets": list, "paths": list, "redirect_targets": list,
     "redirect_paths": list, "dest_paths": list, "env": list, "remote": bool, "text": str, "branch": list,
-    "min_positionals": int, "via": list, "stdin": list,
+    "min_positionals": int, "via": list, "stdin": list, "production": bool, "sql": list,
+    "recursive": bool,
 }
 _RULE_KEYS = {"id", "severity", "verdict", "why", "safer", "match", "raise_if", "unless",
               "examples", "tamper", "pack"}
@@ -161,6 +162,12 @@ def _check_match(path: str, text: str, rid: str, where: str, match: object) -> d
             raise RuleFileError(path, _line(text, key), f"{where}.{key} must be a {want.__name__}", rid)
         if want is list and not all(isinstance(v, str) for v in val):
             raise RuleFileError(path, _line(text, key), f"{where}.{key} must list strings", rid)
+        if key == "sql":
+            from .sql import KINDS
+            bad = [v for v in val if v not in KINDS]
+            if bad:
+                raise RuleFileError(path, _line(text, key), f"unknown sql kind {bad[0]!r}; "
+                                    f"known: {', '.join(KINDS)}", rid)
     try:
         _compile(match)
     except re.error as e:

@@ -123,7 +123,7 @@ class _Walker:
                     self.word_subs(w, via, remote, depth)
                 for r in el.redirects:
                     self.redirect_subs(r, via, remote, depth)
-                ctx = "function" if el.kind == "function" else context
+                ctx = f"function:{el.name}" if el.kind == "function" else context
                 if el.kind == "function" and el.name:
                     self.out.functions.add(el.name)
                 self.program(el.body, via, remote, depth, ctx)

@@ -9,6 +9,7 @@ TYPE_CHECKING = False  # importing typing would cost start-up time on every gate
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
     ParseSub = Callable[[str], "Program"]
+    Token = str | tuple[Part | None, str]
 
 from gatesh.errors import Unparseable
 from gatesh.heredoc import (find_subs, scan_arith, scan_brace, scan_comsub, scan_dq,
@@ -87,8 +88,8 @@ def _subs_program(text: str, parse_sub: ParseSub) -> Program | None:
         else None
 
 
-def _lex(t: str, parse_sub: ParseSub, regex: bool) -> list:  # list[Token]
-    out: list = []
+def _lex(t: str, parse_sub: ParseSub, regex: bool) -> list[Token]:
+    out: list[Token] = []
     i, n = 0, len(t)
     while i < n:
         c = t[i]
@@ -148,10 +149,11 @@ def _extglob_end(t: str, i: int) -> int:
     raise Unparseable("unterminated extended glob")
 
 
-def _dq(t: str, i: int, out: list, parse_sub: ParseSub, start: int = -1) -> int:
+def _dq(t: str, i: int, out: list[Token], parse_sub: ParseSub, start: int = -1) -> int:
     """Tokens of a double-quoted string from just after its quote; returns the end."""
     seg = i - 1 if start < 0 else start
-    first, n, buf = seg, len(t), []
+    first, n = seg, len(t)
+    buf: list[str] = []
     while i < n:
         c = t[i]
         if c == '"':
@@ -177,7 +179,7 @@ def _dq(t: str, i: int, out: list, parse_sub: ParseSub, start: int = -1) -> int:
     raise Unparseable("unterminated double quote")
 
 
-def _dollar(t: str, i: int, out: list, parse_sub: ParseSub, quoted: bool) -> int:
+def _dollar(t: str, i: int, out: list[Token], parse_sub: ParseSub, quoted: bool) -> int:
     d = t[i + 1:i + 2]
     if d == "(":
         if t.startswith("((", i + 1):
@@ -218,7 +220,7 @@ def _dollar(t: str, i: int, out: list, parse_sub: ParseSub, quoted: bool) -> int
     return end
 
 
-def _backtick(t: str, i: int, out: list, parse_sub: ParseSub, quoted: bool) -> int:
+def _backtick(t: str, i: int, out: list[Token], parse_sub: ParseSub, quoted: bool) -> int:
     j = i + 1
     while j < len(t) and t[j] != "`":
         j += 2 if t[j] == "\\" else 1
@@ -267,7 +269,7 @@ def _ansi_c(s: str) -> str:
     return text.split("\x00", 1)[0]
 
 
-def _braces(toks: list, count: list[int]) -> list[list]:
+def _braces(toks: list[Token], count: list[int]) -> list[list[Token]]:
     """Brace expansion over unquoted characters, leftmost first, nested, with sequences."""
     for i, tk in enumerate(toks):
         if tk != "{":
@@ -304,11 +306,12 @@ def _braces(toks: list, count: list[int]) -> list[list]:
     return [toks]
 
 
-def _sequence(toks: list) -> list[str] | None:
+def _sequence(toks: list[Token]) -> list[str] | None:
     """{x..y[..step]} over integers or single characters, as bash expands it."""
-    if not all(isinstance(x, str) for x in toks):
+    chars = [x for x in toks if isinstance(x, str)]
+    if len(chars) != len(toks):
         return None
-    bits = "".join(toks).split("..")
+    bits = "".join(chars).split("..")
     if len(bits) not in (2, 3):
         return None
     try:
@@ -336,7 +339,7 @@ def _is_int(s: str) -> bool:
     return s.lstrip("-").isdigit() and s.count("-") <= 1 and s.isascii() and s[:1] != "+"
 
 
-def _assemble(toks: list, glob: bool) -> Word:
+def _assemble(toks: list[Token], glob: bool) -> Word:
     """Tokens to one Word: unquoted runs split into LIT, GLOB and TILDE; LIT parts merged."""
     parts: list[Part] = []
     src: list[str] = []
