@@ -29,12 +29,26 @@ class Facts:
         self.flags: set[str] = set()
         self.positionals: list[Word] = []
         args = inv.argv[1:]
+        if self.name == "git" and args and args[0].value == "--":
+            args = args[1:]  # `git -- reset --hard` still runs reset --hard
         i, n = 0, len(args)
         leading = tool.operands == "leading"
         in_operands = True
+        optional = tool.optional_values
         while i < n:
             w = args[i]
             v = w.value
+            if leading and v in ("-exec", "-execdir", "-ok", "-okdir"):
+                self.flags.add(v)
+                while i < n and args[i].value not in (";", "+"):
+                    i += 1  # the command after -exec is judged as its own invocation
+                i += 1
+                in_operands = False
+                continue
+            if v is not None and v in optional and i + 1 < n and args[i + 1].value in optional[v]:
+                self.flags.add(v)
+                i += 2
+                continue
             if v is None or w is None:
                 self.positionals.append(w)
             elif v == "--":
@@ -47,7 +61,9 @@ class Facts:
                     i += 1
             elif v.startswith("-") and len(v) > 1:
                 self.flags.add(v)
-                if v in tool.value_options:
+                if v in tool.pair_options:
+                    i += 2
+                elif v in tool.value_options:
                     i += 1
                 elif not leading and not v[1].isdigit():
                     for ch in v[1:]:
@@ -62,9 +78,22 @@ class Facts:
             elif not leading or in_operands:
                 self.positionals.append(w)
             i += 1
+        # `CMD ... --help` prints help and runs nothing (getopt handles it first); git -h too
+        self.help_only = ("--help" in self.flags or "--version" in self.flags or
+                          (self.name == "git" and "-h" in self.flags))
         self._paths: dict[int, list[PathTarget]] = {}
         self._redirects: list[PathTarget] | None = None
         self._text: str | None = None
+
+    def has_flag(self, flag: str) -> bool:
+        """flag is given; a long option also as an abbreviation (--forc for --force), as
+        git and getopt_long accept them."""
+        if flag in self.flags:
+            return True
+        if flag.startswith("--"):
+            return any(len(g) >= 4 and g.startswith("--") and flag.startswith(g) and g != "--"
+                       for g in self.flags)
+        return False
 
     @property
     def text(self) -> str:
@@ -94,9 +123,9 @@ class Facts:
 
     def subcommand(self, seqs: list[tuple[str, ...]]) -> int | None:
         """Length of the first matching subcommand sequence, or None."""
-        vals = self.values(0)
+        vals = tuple(v.lower() if v is not None else None for v in self.values(0)[:4])
         for seq in seqs:
-            if tuple(vals[:len(seq)]) == seq:
+            if vals[:len(seq)] == seq:
                 return len(seq)
         return None
 
@@ -184,6 +213,17 @@ def _sql_texts(f: Facts) -> list[str]:
     return texts
 
 
+def _env_match(specs: list[str], f: Facts) -> bool:
+    """Some variable set for the command matches NAME or NAME=glob."""
+    from fnmatch import fnmatchcase
+    got = {a.name: (a.value.value if a.value is not None else None) for a in f.inv.assigns}
+    for spec in specs:
+        name, eq, pat = spec.partition("=")
+        if name in got and (not eq or (got[name] is not None and fnmatchcase(got[name] or "", pat))):
+            return True
+    return False
+
+
 def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
            targets: list[str]) -> bool:
     """True when every condition holds; appends what was resolved to targets."""
@@ -195,17 +235,17 @@ def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
         if got is None:
             return False
         skip = got
-    if "flags" in cond and not any(x in f.flags for x in cond["flags"]):  # type: ignore[union-attr]
+    if "flags" in cond and not any(f.has_flag(x) for x in cond["flags"]):  # type: ignore[union-attr]
         return False
-    if "flags_all" in cond and not all(x in f.flags for x in cond["flags_all"]):  # type: ignore[union-attr]
+    if "flags_all" in cond and not all(any(f.has_flag(y) for y in x.split("|"))
+                                       for x in cond["flags_all"]):  # type: ignore[union-attr]
         return False
-    if "no_flags" in cond and any(x in f.flags for x in cond["no_flags"]):  # type: ignore[union-attr]
+    if "no_flags" in cond and any(f.has_flag(x) for x in cond["no_flags"]):  # type: ignore[union-attr]
         return False
     if "remote" in cond and (f.inv.remote is not None) != cond["remote"]:
         return False
     if "env" in cond:
-        names = {a.name for a in f.inv.assigns}
-        if not any(n in names for n in cond["env"]):  # type: ignore[union-attr]
+        if not _env_match(cond["env"], f):  # type: ignore[arg-type]
             return False
     if "via" in cond and not any(v.startswith(tuple(cond["via"])) for v in f.inv.via):  # type: ignore[arg-type]
         return False
@@ -234,6 +274,11 @@ def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
         if not hit_t:
             return False
         targets.extend(f"{t.path or t.text} ({t.cls})" for t in hit_t)
+    if "all_targets" in cond:
+        ts = f.paths(skip)
+        if not ts or any(t.cls not in cond["all_targets"] for t in ts) or any(  # type: ignore[operator]
+                w.has_glob for w in f.positionals[skip:]):
+            return False  # a glob can name more than the written path
     if "paths" in cond:
         rx = _paths_re(cond["paths"], f.ctx)  # type: ignore[arg-type]
         cands = f.paths(skip) + f.redirect_paths()
@@ -293,6 +338,8 @@ def _check(cond: dict[str, object], comp: dict[str, object], f: Facts,
 
 def match_rule(rule: Rule, f: Facts) -> Match | None:
     """The Match of rule on one invocation's facts, or None."""
+    if f.help_only:
+        return None
     targets: list[str] = []
     if not _check(rule.match, compiled(rule, "match"), f, targets):
         return None
@@ -324,11 +371,90 @@ def _unknown_command(f: Facts) -> Match | None:
                  (), _source(f.inv))
 
 
+# Commands whose options can delete or run anything, if input the gate cannot see
+# becomes their options (`xargs git` with "reset --hard" on stdin).
+_INPUT_OPTIONS = frozenset({"git", "xargs", "parallel", "kubectl", "docker", "rsync", "ssh",
+                            "eval"})
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash"})
+
+
+def _find_free_input(inv: Invocation) -> bool:
+    """Input that find would read as a start point or an expression (-delete, -exec)."""
+    from .wrappers import UNKNOWN_INPUT
+    args = inv.argv[1:]
+    i = 0
+    takes_one = {"-name", "-iname", "-path", "-ipath", "-regex", "-type", "-user", "-group",
+                 "-perm", "-size", "-mtime", "-newer", "-fprint", "-fprint0", "-fls",
+                 "-printf", "-maxdepth", "-mindepth", "-wholename", "-lname"}
+    while i < len(args):
+        w = args[i]
+        v = w.value
+        if w == UNKNOWN_INPUT:
+            return True
+        if v in ("-exec", "-execdir", "-ok", "-okdir"):
+            while i < len(args) and args[i].value not in (";", "+"):
+                i += 1
+        elif v == "-fprintf":
+            i += 2
+        elif v in takes_one:
+            i += 1
+        i += 1
+    return False
+
+
+_GIT_READ = frozenset({"status", "log", "diff", "show", "ls-files", "blame", "grep", "add",
+                       "rev-parse", "cat-file", "ls-tree", "check-ignore", "check-attr",
+                       "shortlog", "describe", "whatchanged", "annotate"})
+
+
+def _git_input_safe(inv: Invocation) -> bool:
+    """Input only after `--` (pathspecs), or fed to a subcommand that only reads."""
+    from .wrappers import UNKNOWN_INPUT
+    words = [w.value for w in inv.argv[1:]]
+    at = inv.argv[1:].index(UNKNOWN_INPUT)
+    if "--" in words[:at]:
+        return True
+    sub = next((v for v in words[:at] if v is not None and not v.startswith("-")), None)
+    return sub in _GIT_READ
+
+
+def _input_danger(inv: Invocation) -> Match | None:
+    """xargs input that becomes the command itself, or the options of a command that can
+    delete or run anything with the right ones."""
+    from .wrappers import UNKNOWN_INPUT
+    if not inv.argv:
+        return None
+    name = inv.name
+    if inv.argv[0] == UNKNOWN_INPUT:
+        why = "the command to run comes from the input, which the gate cannot see"
+    elif name == "find" and _find_free_input(inv):
+        why = "input the gate cannot see becomes find's start points or expressions (-delete, -exec)"
+    elif name in _SHELLS and UNKNOWN_INPUT in inv.argv[1:]:
+        before = inv.argv[1:inv.argv.index(UNKNOWN_INPUT)]
+        if any((w.value or "").startswith("-") and ("c" in (w.value or "") or "n" in (w.value or ""))
+               for w in before):
+            return None  # after `-c CODE` input only fills $0, $1, ...; -n runs nothing
+        why = f"input the gate cannot see becomes the script or options of {name}"
+    elif name == "git" and UNKNOWN_INPUT in inv.argv[1:] and _git_input_safe(inv):
+        return None
+    elif name in _INPUT_OPTIONS and UNKNOWN_INPUT in inv.argv[1:]:
+        why = (f"input the gate cannot see becomes arguments of {name}, which can delete or "
+               "run anything with the right ones")
+    else:
+        return None
+    return Match("gatesh:opaque_input", Severity.HIGH, Verdict.ASK, why,
+                 "run the command on explicit arguments", (), _source(inv))
+
+
 def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> list[Match]:
     """Every match of every rule on every invocation."""
     out: list[Match] = []
     tools = ruleset.tools
     for inv in invocations:
+        if "xargs" in inv.via or any(v.startswith("find ") for v in inv.via):
+            im = _input_danger(inv)
+            if im is not None:
+                out.append(im)
         name = inv.name
         if not inv.argv:
             name = ""

@@ -97,7 +97,8 @@ def review(req: Request, cfg: Config, ruleset: object = None) -> Decision:
     if prog is not None:
         vars = known_vars(env, cfg, req.cwd, req.params) if "$" in req.command else {
             "HOME": env.get("HOME") or cfg.home, "PWD": req.cwd}
-        found = unwrap(prog, vars, req.cwd)
+        found = unwrap(prog, vars, req.cwd, suspects=ruleset.suspects,  # type: ignore[attr-defined]
+                       source=req.command)
         matches.extend(found.matches)
         notes.extend(f"unwrapped {s}" for s in found.steps)
         matches.extend(classify(found.invocations, ruleset, ctx))  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The heredoc pass (parsing.md C2, C3): bash's lexical structure, read before tree-sitter.
 
-Finds heredoc operators and bounds their bodies by bash's rules, and masks what tree-sitter misreads.
+It bounds heredoc bodies by bash's rules and masks, byte for byte, what tree-sitter misreads.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ class Prepared:
 
 
 class _Scan:
-    """A recursive-descent walk over shell text: quotes, substitutions, heredocs and keywords."""
+    """A recursive-descent walk over shell text: quotes, substitutions, heredocs and keywords.
+
+    It records what prepare() masks; words.py uses it to find where a construct ends.
+    """
 
     __slots__ = ("t", "n", "pending", "docs", "masks", "keywords", "coprocs", "negations",
                  "levels", "nest", "ends", "braces", "ticks", "rw")
@@ -165,12 +168,14 @@ class _Scan:
         return min(i, n), plain
 
     def sq(self, i: int) -> int:
+        """Skip a single-quoted string from just after its quote."""
         j = self.t.find("'", i)
         if j < 0:
             raise Unparseable("unterminated single quote")
         return j + 1
 
     def dq(self, i: int) -> int:
+        """Skip a double-quoted string from just after its quote."""
         t, n = self.t, self.n
         while i < n:
             c = t[i]
@@ -187,6 +192,7 @@ class _Scan:
         raise Unparseable("unterminated double quote")
 
     def dollar(self, i: int, quoted: bool = False) -> int:
+        """Skip the expansion starting with the `$` at i (a lone `$` is one character)."""
         t = self.t
         d = t[i + 1:i + 2]
         if d == "(":
@@ -211,6 +217,7 @@ class _Scan:
         raise Unparseable("unterminated $'...' string")
 
     def brace(self, i: int) -> int:
+        """Skip a ${...} expansion from just after `${`."""
         t, n = self.t, self.n
         self._deeper()
         while i < n:

@@ -156,9 +156,66 @@ def _scripted(lang: str, text: str) -> Iterator[Item]:
             yield m.group(1)
 
 
+def _c_unescape(s: str) -> str:
+    """awk and C string escapes: \\n, \\t, \\xNN, \\NNN, \\\\ and \\"."""
+    out, i = [], 0
+    while i < len(s):
+        ch = s[i]
+        if ch != "\\" or i + 1 >= len(s):
+            out.append(ch)
+            i += 1
+            continue
+        nxt = s[i + 1]
+        if nxt == "x":
+            j = i + 2
+            while j < len(s) and j < i + 4 and s[j] in "0123456789abcdefABCDEF":
+                j += 1
+            out.append(chr(int(s[i + 2:j], 16)) if j > i + 2 else "x")
+            i = j
+        elif nxt in "01234567":
+            j = i + 1
+            while j < len(s) and j < i + 4 and s[j] in "01234567":
+                j += 1
+            out.append(chr(int(s[i + 1:j], 8)))
+            i = j
+        else:
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, nxt))
+            i += 2
+    return "".join(out)
+
+
+_AWK_RUNS = (r"\bsystem\s*\(\s*", r"(?<![\w$])(?=\"[^\"]*\"\s*\|\s*getline)",
+             r"\|\s*(?=\")")
+
+
+def _awk(text: str) -> Iterator[Item]:
+    import re
+    for pattern in _AWK_RUNS:
+        for m in re.finditer(pattern, text):
+            i = m.end()
+            if i < len(text) and text[i] == '"':
+                j = i + 1
+                while j < len(text) and text[j] != '"':
+                    j += 2 if text[j] == "\\" else 1
+                yield _c_unescape(text[i + 1:j])
+            else:
+                yield _argv("sh", "-c", None)  # a command computed at run time
+
+
+_STRING = r"'(?:[^'\\\n]|\\.)*'" + "|" + r'"(?:[^"\\\n]|\\.)*"'
+
+
+def literals(text: str) -> list[str]:
+    """The string literals in a piece of interpreter code, escapes decoded."""
+    import re
+    return [_c_unescape(m.group(0)[1:-1]) for m in re.finditer(_STRING, text)]
+
+
 def scan(lang: str, text: str) -> Iterator[Item]:
     """Shell code and equivalent commands found in code for interpreter lang."""
     if lang == "python":
         yield from _python(text)
+    elif lang == "awk":
+        yield from _awk(text)
     elif lang in _SCANS:
         yield from _scripted(lang, text)

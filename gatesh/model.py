@@ -244,7 +244,13 @@ class Invocation(Record):
         v = argv[0].value
         if v is None or argv[0].has_glob:
             return None
-        return v.rsplit("/", 1)[-1] if "/" in v and not v.endswith("/") else v
+        if "/" in v and not v.endswith("/"):
+            v = v.rsplit("/", 1)[-1]
+        if "\\" in v:
+            v = v.rsplit("\\", 1)[-1]
+        if not v.islower() and not v.isascii() or any("A" <= c <= "Z" for c in v):
+            v = v.lower()  # case-insensitive filesystems run RM as rm
+        return v[:-4] if v.endswith(".exe") else v
 
 
 # --- classification and decision --------------------------------------------------------

@@ -41,6 +41,7 @@ _LISTY = frozenset(("list", "pipeline", "negated_command"))
 _RESERVED = frozenset(("!", "{", "}", "[[", "case", "coproc", "do", "done", "elif", "else", "esac",
                        "fi", "for", "function", "if", "select", "then", "until", "while"))
 _COMMENT_BEFORE = frozenset(b" \t\n;&|()<>")
+_ASCII = bytes(range(128)) + b"x" * 128   # translate table: non-ASCII bytes -> x
 _ARG, _ASSIGN, _DEST, _ARRAY, _REGEX = range(5)
 _EMPTY = Program(())
 _NO_PREP = heredoc.Prepared(b"", {}, [], {}, {})
@@ -90,7 +91,11 @@ def _build(src: bytes, depth: int, retry: bool) -> Program:
     prep = heredoc.prepare(src, b.sub, retry)
     if prep is not None:
         b.prep, b.negs, b.masked = prep, prep.negations, prep.masked
-    root = _get_parser().parse(src if prep is None else prep.masked).root_node
+    if not b.masked.isascii():
+        # bash reads every non-ASCII byte as a word character; tree-sitter-bash can crash on
+        # some (`a{` + U+56E8D segfaults 0.25.1), so it sees `x` for each: same structure
+        b.masked = b.masked.translate(_ASCII)
+    root = _get_parser().parse(b.masked).root_node
     if root.has_error:
         error = _Retry if b"{" in src and not retry else Unparseable
         raise error(_syntax_error(root, src))
@@ -99,7 +104,7 @@ def _build(src: bytes, depth: int, retry: bool) -> Program:
     if prep is not None:
         for op, (end, _doc) in prep.heredocs.items():
             if op not in b.used and not _is_redirect_at(root, op, end):
-                raise Unparseable("a here-document operator is not where tree-sitter sees a redirect")
+                raise Unparseable("a here-document operator is not where tree-sitter sees one")
         for j in prep.keywords:
             if not _statement_at(root, j):
                 raise Unparseable("a keyword (time, coproc, !) is not followed by a command")
@@ -125,9 +130,11 @@ class _Builder:
         self.audit = self.multiline or b"\\" in src
 
     def text(self, s: int, e: int) -> str:
+        """Source text of a byte range (C10: offsets are UTF-8 byte offsets)."""
         return self.src[s:e].decode("utf-8", "surrogateescape")
 
-    def stmts(self, kids: list[TSNode], out: list[Pipeline], bg_all: bool, whole: bool = True) -> None:
+    def stmts(self, kids: list[TSNode], out: list[Pipeline], bg_all: bool,
+              whole: bool = True) -> None:
         """Statements among kids (keywords and separators skipped), appended to out.
 
         whole: kids are all the children of a node, so the text between them is checked.
@@ -242,6 +249,7 @@ class _Builder:
         return out
 
     def split_redirected(self, c: TSNode) -> tuple[TSNode | None, list[TSNode]]:
+        """The body of a redirected_statement (None for a bare `>file`) and its redirects."""
         body, rs = None, []
         for ch in c.children:
             if ch.type in _REDIRECTS:
@@ -285,6 +293,7 @@ class _Builder:
         return node
 
     def compound(self, n: TSNode, t: str, rs: tuple[Redirect, ...]) -> Compound:
+        """A compound command, control flow flattened: every branch goes into body."""
         kids = n.children
         out: list[Pipeline] = []
         words_: list[Word] = []
@@ -365,16 +374,16 @@ class _Builder:
         if kids[-1].type != "]":
             raise Unparseable("unexpected shape of a [ ] test")
         s, e = kids[0].end_byte, kids[-1].start_byte
-        if self.src[s:s + 1] not in (b" ", b"\t"):
+        glob = self.src[s:s + 1] not in (b" ", b"\t")
+        if glob:
             s, e = n.start_byte, n.end_byte
-            argv = [w for piece in words.split(self.text(s, e)) for w in words.words(piece, self.sub)]
-        else:
-            argv = [_lit("[")]
-            argv.extend(w for p in words.split(self.text(s, e)) for w in words.words(p, self.sub))
-            argv.append(_lit("]"))
+        argv = [w for p in words.split(self.text(s, e)) for w in words.words(p, self.sub)]
+        if not glob:
+            argv = [_lit("["), *argv, _lit("]")]
         return SimpleCommand(tuple(argv), (), self.redirects(reds))
 
-    def command(self, kids: list[TSNode], reds: list[TSNode] | None, lead: tuple[Word, ...]) -> SimpleCommand:
+    def command(self, kids: list[TSNode], reds: list[TSNode] | None,
+                lead: tuple[Word, ...]) -> SimpleCommand:
         """A simple command from its children and any trailing redirects (C1, C4-C6)."""
         groups: list[Group] = []
         rlist: list[Queued] = []
@@ -464,12 +473,14 @@ class _Builder:
         groups.append([s, e, kind, node, 1])
 
     def merge(self, items: list[Any]) -> list[Group]:
+        """Items (start, end, kind, node) grouped into words by the adjacency rule."""
         groups: list[Group] = []
         for s, e, kind, node in items:
             self.add(groups, s, e, kind, node)
         return groups
 
     def words(self, s: int, e: int) -> tuple[Word, ...]:
+        """The argv words of one source word (brace expansion applies), cached by source."""
         key = self.src[s:e]
         hit = _WORDS.get(key)
         if hit is None:
@@ -487,6 +498,7 @@ class _Builder:
         return hit
 
     def word_of(self, s: int, e: int) -> Word:
+        """One word, no brace expansion (redirect targets, case words)."""
         return words.word(self.text(s, e), self.sub)
 
     def fd_var(self, s: int, e: int, rlist: list[Queued]) -> bool:
@@ -543,6 +555,7 @@ class _Builder:
         return cmd.redirects
 
     def assign(self, c: TSNode, end: int, count: int) -> Assign:
+        """NAME=value from the source up to end (the value may be glued to more nodes)."""
         kids = c.children
         op = next(k for k in kids if k.type in ("=", "+="))
         name = self.text(c.start_byte, op.start_byte)
@@ -560,6 +573,7 @@ class _Builder:
         return Assign(name, word)
 
     def array_items(self, arr: TSNode) -> tuple[Word, ...]:
+        """The words of an array assignment `(a b $(c))`, brace-expanded."""
         items: list[Any] = []
         for c in arr.children:
             if c.type == "comment":

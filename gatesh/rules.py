@@ -21,23 +21,28 @@ MATCH_KEYS = {
     "args": list, "no_args": list, "targets": list, "paths": list, "redirect_targets": list,
     "redirect_paths": list, "dest_paths": list, "env": list, "remote": bool, "text": str, "branch": list,
     "min_positionals": int, "via": list, "stdin": list, "production": bool, "sql": list,
-    "recursive": bool,
+    "recursive": bool, "all_targets": list,
 }
 _RULE_KEYS = {"id", "severity", "verdict", "why", "safer", "match", "raise_if", "unless",
               "examples", "tamper", "pack"}
-_TOOL_KEYS = {"value_options", "operands"}
+_TOOL_KEYS = {"value_options", "operands", "pair_options", "optional_values"}
 
 
 class Tool(Record):
     """What rules know about a command's options."""
 
     __slots__ = ()
-    _fields = ("value_options", "operands")
+    _fields = ("value_options", "operands", "pair_options", "optional_values")
     value_options: frozenset[str]
     operands: str                        # "all" | "leading" (find: start points first)
+    pair_options: frozenset[str]         # options followed by two values (find -fprintf)
+    optional_values: dict[str, frozenset[str]]  # --track [direct|inherit]
 
-    def __new__(cls, value_options: frozenset[str] = frozenset(), operands: str = "all") -> Tool:
-        return tuple.__new__(cls, (value_options, operands))
+    def __new__(cls, value_options: frozenset[str] = frozenset(), operands: str = "all",
+                pair_options: frozenset[str] = frozenset(),
+                optional_values: dict[str, frozenset[str]] | None = None) -> Tool:
+        return tuple.__new__(cls, (value_options, operands, pair_options,
+                                   optional_values or {}))
 
 
 class Rule(Record):
@@ -87,13 +92,14 @@ class Rule(Record):
 class RuleSet:
     """Loaded rules, indexed by command name for matching."""
 
-    __slots__ = ("rules", "tools", "by_command", "wildcard", "problems")
+    __slots__ = ("rules", "tools", "by_command", "wildcard", "problems", "suspects")
 
     def __init__(self, rules: list[Rule], tools: dict[str, Tool],
                  by_command: dict[str, list[Rule]], wildcard: list[Rule],
                  problems: list[str]) -> None:
         self.rules, self.tools, self.by_command = rules, tools, by_command
         self.wildcard, self.problems = wildcard, problems
+        self.suspects = frozenset(by_command)   # names some rule looks at
 
     def for_command(self, name: str | None) -> list[Rule]:
         if name is None:
@@ -108,9 +114,15 @@ def extended(base: RuleSet, extra: list[Rule], tools: dict[str, Tool]) -> RuleSe
     merged = dict(base.tools)
     for name, tool in tools.items():
         old = merged.get(name, Tool())
-        merged[name] = Tool(old.value_options | tool.value_options,
-                            tool.operands if tool.operands != "all" else old.operands)
+        merged[name] = _merge(old, tool)
     return _index(rules, merged, list(base.problems))
+
+
+def _merge(old: Tool, new: Tool) -> Tool:
+    return Tool(old.value_options | new.value_options,
+                new.operands if new.operands != "all" else old.operands,
+                old.pair_options | new.pair_options,
+                {**old.optional_values, **new.optional_values})
 
 
 def builtin_dir() -> str:
@@ -201,7 +213,10 @@ def load_file(path: str, origin: str = "builtin") -> tuple[list[Rule], dict[str,
     for name, spec in (data.get("tools") or {}).items():
         if not isinstance(spec, dict) or set(spec) - _TOOL_KEYS:
             raise RuleFileError(path, _line(text, f"tools.{name}"), f"bad [tools.{name}] table")
-        tools[name] = Tool(frozenset(spec.get("value_options", ())), str(spec.get("operands", "all")))
+        tools[name] = Tool(frozenset(spec.get("value_options", ())), str(spec.get("operands", "all")),
+                           frozenset(spec.get("pair_options", ())),
+                           {k: frozenset(v.split("|")) for k, v in
+                            (o.split("=", 1) for o in spec.get("optional_values", ()))})
     rules: list[Rule] = []
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
@@ -288,8 +303,7 @@ def load_ruleset(user_dir: str | None = None, project_root: str | None = None,
         file_rules, file_tools = cache.load(path, origin)
         for name, tool in file_tools.items():
             old = tools.get(name, Tool())
-            tools[name] = Tool(old.value_options | tool.value_options,
-                               tool.operands if tool.operands != "all" else old.operands)
+            tools[name] = _merge(old, tool)
         for r in file_rules:
             prev = seen.get(r.id)
             if prev is not None:
@@ -340,13 +354,17 @@ class _Cache:
         hit = self.entries.get(path)
         if key is not None and hit is not None and hit[0] == key:
             rules = [Rule(r[0], r[1], Severity(r[2]), Verdict(r[3]), *r[4:]) for r in hit[1]]
-            tools = {n: Tool(frozenset(t[0]), t[1]) for n, t in hit[2].items()}  # type: ignore[union-attr]
+            tools = {n: Tool(frozenset(t[0]), t[1], frozenset(t[2]),  # type: ignore[index]
+                             {k: frozenset(v) for k, v in t[3].items()})  # type: ignore[index]
+                     for n, t in hit[2].items()}  # type: ignore[union-attr]
             return rules, tools
         rules, tools = load_file(path, origin)
         if key is not None and self.path:
             self.entries[path] = (key, tuple(
                 (r.id, r.pack, r.severity.value, r.verdict.value) + tuple(r)[4:14]
-                for r in rules), {n: (tuple(t.value_options), t.operands) for n, t in tools.items()})
+                for r in rules), {n: (tuple(t.value_options), t.operands, tuple(t.pair_options),
+                                             {k: tuple(v) for k, v in t.optional_values.items()})
+                                         for n, t in tools.items()})
             self.dirty = True
         return rules, tools
 
@@ -367,7 +385,7 @@ class _Cache:
                 pass
 
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 3
 
 
 def _index(rules: list[Rule], tools: dict[str, Tool], problems: list[str]) -> RuleSet:

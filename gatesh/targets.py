@@ -150,10 +150,14 @@ def path_class(p: str, ctx: Context) -> str:
             return "build_output"
         return "inside_project"
     if _under(p, home) and home != "/":
-        first = p[len(home) + 1:].split("/")[0]
-        return "home_config" if first.startswith(".") else "outside_project"
+        parts = p[len(home) + 1:].split("/")
+        if parts[0].startswith("."):
+            return "home_config"
+        if len(parts) > 1 and any(x in BUILD_OUTPUT for x in parts[1:]):
+            return "build_output"  # ~/other-app/node_modules is just as regenerable
+        return "outside_project"
     # home and project first: they may themselves live under /tmp (tests, CI, containers)
-    if any(p == t for t in ctx.temp_dirs):
+    if any(p == t for t in TEMP_DIRS):
         return "system"
     if any(_under(p, t) for t in ctx.temp_dirs):
         return "temp"
@@ -179,9 +183,32 @@ def _expand(word: Word, ctx: Context) -> str | None:
             if val is None:
                 return None
             out.append(val)
+        elif part.kind is PartKind.CMDSUB and part.program is not None:
+            val = _known_output(part.program, ctx)
+            if val is None:
+                return None
+            out.append(val)
         else:
             return None
     return "".join(out)
+
+
+def _known_output(prog: object, ctx: Context) -> str | None:
+    """The output of $(pwd) and $(git rev-parse --show-toplevel), which the gate knows."""
+    pls = getattr(prog, "pipelines", ())
+    if len(pls) != 1 or len(pls[0].elements) != 1:
+        return None
+    argv = getattr(pls[0].elements[0], "argv", None)
+    if not argv:
+        return None
+    vals = [w.value for w in argv]
+    if vals in (["pwd"], ["pwd", "-P"], ["pwd", "-L"]):
+        return ctx.cwd
+    if vals == ["git", "rev-parse", "--show-toplevel"] and ctx.project_root != ctx.cwd or (
+            vals == ["git", "rev-parse", "--show-toplevel"] and os.path.isdir(
+                os.path.join(ctx.cwd, ".git"))):
+        return ctx.project_root
+    return None
 
 
 def resolve_path(word: Word, ctx: Context, base: str | None = None) -> PathTarget:
@@ -205,7 +232,13 @@ def resolve_path(word: Word, ctx: Context, base: str | None = None) -> PathTarge
         if last and all(ch in "*?.[]" for ch in last) or last in ("*", ".*", "*.*"):
             return PathTarget(word.text, p, _glob_class(head, ctx))
         return PathTarget(word.text, p, path_class(os.path.join(head, "x"), ctx))
-    return PathTarget(word.text, p, path_class(p, ctx))
+    cls = path_class(p, ctx)
+    if cls in ("temp", "build_output", "inside_project") and not raw.startswith("/") and \
+            ".." in raw.split("/"):
+        root = ctx.project_root
+        if not _under(p, root) and _under(ctx.cwd, root):
+            cls = "outside_project"  # `rm -rf ../x` climbs out of the project
+    return PathTarget(word.text, p, cls)
 
 
 _RISK = ("root", "system", "device", "home", "home_config", "outside_project", "project_root",

