@@ -79,8 +79,10 @@ class Facts:
                 self.positionals.append(w)
             i += 1
         # `CMD ... --help` prints help and runs nothing (getopt handles it first); git -h too
-        self.help_only = ("--help" in self.flags or "--version" in self.flags or
-                          (self.name == "git" and "-h" in self.flags))
+        self.help_only = (("--help" in self.flags and "--help" not in tool.value_options) or
+                          ("--version" in self.flags and "--version" not in tool.value_options)
+                          or (self.name == "git" and "-h" in self.flags))
+        self._sub: tuple[str | None, ...] | None = None
         self._paths: dict[int, list[PathTarget]] = {}
         self._redirects: list[PathTarget] | None = None
         self._text: str | None = None
@@ -123,7 +125,10 @@ class Facts:
 
     def subcommand(self, seqs: list[tuple[str, ...]]) -> int | None:
         """Length of the first matching subcommand sequence, or None."""
-        vals = tuple(v.lower() if v is not None else None for v in self.values(0)[:4])
+        vals = self._sub
+        if vals is None:
+            vals = self._sub = tuple(v.lower() if v is not None else None
+                                     for v in self.values(0)[:4])
         for seq in seqs:
             if vals[:len(seq)] == seq:
                 return len(seq)
@@ -148,14 +153,19 @@ class Facts:
 
 def _paths_re(pats: list[str], ctx: Context) -> re.Pattern[str]:
     """The path globs of one rule, with {home}, {config_dir}, ... filled in, as one regex."""
-    key = id(pats)
-    got = ctx.patterns.get(key)
+    key = (id(pats), ctx.home, ctx.dirs_key)
+    got = _PATHS_RE.get(key)
     if got is None:
         from fnmatch import translate
         values = dict(ctx.dirs, home=ctx.home)
         got = re.compile("|".join(f"(?:{translate(p.format_map(values))})" for p in pats))
-        ctx.patterns[key] = got
+        if len(_PATHS_RE) > 512:
+            _PATHS_RE.clear()
+        _PATHS_RE[key] = got
     return got
+
+
+_PATHS_RE: dict[tuple[object, ...], re.Pattern[str]] = {}
 
 
 _PROD = re.compile(r"(?i)(?:^|[^a-z0-9])(?:prod|production|prd|live)(?:[^a-z0-9]|$)")
@@ -208,6 +218,7 @@ def production_markers(f: Facts) -> list[str]:
 
 def _sql_texts(f: Facts) -> list[str]:
     texts = [w.value for w in f.inv.argv[1:] if w.value is not None]
+    texts += [t.split("=", 1)[1] for t in texts if t.startswith("--") and "=" in t]  # --sql=...
     if f.inv.stdin is not None and f.inv.stdin.literal is not None:
         texts.append(f.inv.stdin.literal)
     return texts
@@ -458,7 +469,19 @@ def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> l
         name = inv.name
         if not inv.argv:
             name = ""
-        rules = ruleset.for_command(name) if name is not None else []
+        if name is not None:
+            own = ruleset.by_command.get(name)
+            if inv.redirects:
+                wild = ruleset.wildcard
+            else:
+                wild = ruleset.wildcard_plain
+                rx = ruleset.wildcard_args_re
+                if rx is not None and not any(w[2] is not None and rx.match(w[2])
+                                              for w in inv.argv[1:]):
+                    wild = []
+            rules = own + wild if own else wild
+        else:
+            rules = []
         if name is None and inv.argv and any(p.kind is not PartKind.LIT for p in inv.argv[0].parts):
             try:
                 um = _unknown_command(Facts(inv, _NO_TOOL, ctx))

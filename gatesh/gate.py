@@ -58,6 +58,22 @@ def _ruleset(cfg: Config, project_root: str) -> object:
     return rs
 
 
+_STAGES: list[object] = []
+
+
+def _load_stages() -> list[object]:
+    """The pipeline's modules, imported on first use (not at gatesh start) and kept."""
+    from .classify import classify
+    from .errors import Unparseable
+    from .harness import extract
+    from .parse import parse
+    from .policy import decide
+    from .targets import Context
+    from .unwrap import unwrap
+    _STAGES[:] = [classify, Unparseable, extract, parse, decide, Context, unwrap]
+    return _STAGES
+
+
 def failure(command: str, reason: str, why: str, mode: str, display: str | None = None) -> Decision:
     """A Decision for a gate that could not review the command: it blocks (fails closed)."""
     return Decision(verdict=Verdict.ASK, parsed=False, matches=(), why=why, reason=reason,
@@ -67,13 +83,7 @@ def failure(command: str, reason: str, why: str, mode: str, display: str | None 
 
 def review(req: Request, cfg: Config, ruleset: object = None) -> Decision:
     """Parse, unwrap, classify and decide; never raises for a bad command or rule."""
-    from .classify import classify
-    from .errors import Unparseable
-    from .harness import extract
-    from .parse import parse
-    from .policy import decide
-    from .targets import Context
-    from .unwrap import unwrap
+    classify, Unparseable, extract, parse, decide, Context, unwrap = _STAGES or _load_stages()
 
     env = req.env if req.env is not None else os.environ
     ctx = Context(req.cwd, cfg.home, env, {"config_dir": cfg.config_dir,

@@ -45,26 +45,33 @@ class Part(Record):
 
 
 class Word(Record):
-    """One shell word: its exact source text and its parts after quote removal."""
+    """One shell word: its exact source text and its parts after quote removal.
+
+    value is computed once, when the word is built: the word as bash passes it when it
+    holds no expansion (globs and ~ kept as text), else None.
+    """
 
     __slots__ = ()
-    _fields = ("text", "parts")
+    _fields = ("text", "parts", "value")
     text: str
     parts: tuple[Part, ...]
+    value: str | None
 
-    def __new__(cls, text: str, parts: tuple[Part, ...]) -> Word:
-        return tuple.__new__(cls, (text, parts))
-
-    @property
-    def value(self) -> str | None:
-        """The word as bash passes it when it holds no expansion (globs and ~ kept as text)."""
-        out = []
-        for p in self[1]:
-            if p[0] is PartKind.LIT or p[0] is PartKind.GLOB or p[0] is PartKind.TILDE:
-                out.append(p[1])
-            else:
-                return None
-        return "".join(out)
+    def __new__(cls, text: str, parts: tuple[Part, ...], value: object = None) -> Word:
+        if len(parts) == 1:
+            p = parts[0]
+            v = p[1] if p[0] is PartKind.LIT or p[0] is PartKind.GLOB or p[0] is PartKind.TILDE \
+                else None
+        else:
+            out = []
+            for p in parts:
+                if p[0] is PartKind.LIT or p[0] is PartKind.GLOB or p[0] is PartKind.TILDE:
+                    out.append(p[1])
+                else:
+                    out = None  # type: ignore[assignment]
+                    break
+            v = None if out is None else "".join(out)
+        return tuple.__new__(cls, (text, parts, v))
 
     @property
     def literal(self) -> str | None:
@@ -219,7 +226,8 @@ class Invocation(Record):
     """One command that will run, after wrappers were peeled off."""
 
     __slots__ = ()
-    _fields = ("argv", "assigns", "redirects", "stdin", "via", "remote", "depth", "context")
+    _fields = ("argv", "assigns", "redirects", "stdin", "via", "remote", "depth", "context",
+               "name")
     argv: tuple[Word, ...]
     assigns: tuple[Assign, ...]
     redirects: tuple[Redirect, ...]
@@ -229,28 +237,30 @@ class Invocation(Record):
     depth: int
     context: str                  # "", "cmdsub", "procsub", "heredoc", "function", ...
 
+    name: str | None              # the command's basename, None when only known at run time
+
     def __new__(cls, argv: tuple[Word, ...], assigns: tuple[Assign, ...] = (),
                 redirects: tuple[Redirect, ...] = (), stdin: Feed | None = None,
                 via: tuple[str, ...] = (), remote: str | None = None, depth: int = 0,
-                context: str = "") -> Invocation:
-        return tuple.__new__(cls, (argv, assigns, redirects, stdin, via, remote, depth, context))
+                context: str = "", name: object = None) -> Invocation:
+        return tuple.__new__(cls, (argv, assigns, redirects, stdin, via, remote, depth, context,
+                                   _command_name(argv)))
 
-    @property
-    def name(self) -> str | None:
-        """The command name as a basename, or None when it cannot be known statically."""
-        argv = self[0]
-        if not argv:
-            return None
-        v = argv[0].value
-        if v is None or argv[0].has_glob:
-            return None
-        if "/" in v and not v.endswith("/"):
-            v = v.rsplit("/", 1)[-1]
-        if "\\" in v:
-            v = v.rsplit("\\", 1)[-1]
-        if not v.islower() and not v.isascii() or any("A" <= c <= "Z" for c in v):
-            v = v.lower()  # case-insensitive filesystems run RM as rm
-        return v[:-4] if v.endswith(".exe") else v
+
+def _command_name(argv: tuple[Word, ...]) -> str | None:
+    """The command name as a basename, or None when it cannot be known statically."""
+    if not argv:
+        return None
+    v = argv[0].value
+    if v is None or argv[0].has_glob:
+        return None
+    if "/" in v and not v.endswith("/"):
+        v = v.rsplit("/", 1)[-1]
+    if "\\" in v:
+        v = v.rsplit("\\", 1)[-1]
+    if not v.islower() and any("A" <= c <= "Z" for c in v):
+        v = v.lower()  # case-insensitive filesystems run RM as rm
+    return v[:-4] if v.endswith(".exe") else v
 
 
 # --- classification and decision --------------------------------------------------------

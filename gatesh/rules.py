@@ -89,10 +89,16 @@ class Rule(Record):
         return tuple(str(c) for c in cmds)  # type: ignore[union-attr]
 
 
+def _needs_redirect(rule: Rule) -> bool:
+    """The rule can only match a command that writes a file with a redirect."""
+    return "redirect_paths" in rule.match or "redirect_targets" in rule.match
+
+
 class RuleSet:
     """Loaded rules, indexed by command name for matching."""
 
-    __slots__ = ("rules", "tools", "by_command", "wildcard", "problems", "suspects")
+    __slots__ = ("rules", "tools", "by_command", "wildcard", "problems", "suspects",
+                 "wildcard_plain", "wildcard_args_re")
 
     def __init__(self, rules: list[Rule], tools: dict[str, Tool],
                  by_command: dict[str, list[Rule]], wildcard: list[Rule],
@@ -100,11 +106,19 @@ class RuleSet:
         self.rules, self.tools, self.by_command = rules, tools, by_command
         self.wildcard, self.problems = wildcard, problems
         self.suspects = frozenset(by_command)   # names some rule looks at
+        self.wildcard_plain = [r for r in wildcard if not _needs_redirect(r)]
+        # wildcard rules that only look at operands: one regex decides if any can match
+        args_only = [r for r in self.wildcard_plain if set(r.match) <= {"command", "args"}]
+        self.wildcard_args_re = _any_glob([str(p) for r in args_only
+                                           for p in r.match.get("args", ())]) \
+            if args_only and len(args_only) == len(self.wildcard_plain) else None
 
-    def for_command(self, name: str | None) -> list[Rule]:
+    def for_command(self, name: str | None, redirects: bool = True) -> list[Rule]:
+        wild = self.wildcard if redirects else self.wildcard_plain
         if name is None:
-            return self.wildcard
-        return self.by_command.get(name, []) + self.wildcard
+            return wild
+        own = self.by_command.get(name)
+        return own + wild if own else wild
 
 
 def extended(base: RuleSet, extra: list[Rule], tools: dict[str, Tool]) -> RuleSet:

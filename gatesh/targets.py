@@ -44,7 +44,7 @@ class Context:
         self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp != "/" else ())
         self._project: str | None | bool = False
         self._ignored: list[str] | None = None
-        self.patterns: dict[int, object] = {}
+        self.dirs_key = tuple(sorted(self.dirs.items()))
 
     @property
     def project_root(self) -> str:

@@ -86,6 +86,8 @@ def split_words(words: tuple[Word, ...], vars: dict[str, str]) -> tuple[Word, ..
 
     The command word splits even when quoted: "$W" naming a command cannot run as one.
     """
+    if all(w[2] is not None for w in words):
+        return words
     out: list[Word] = []
     changed = False
     for k, w in enumerate(words):
@@ -118,6 +120,8 @@ def _param_name(p: Part) -> str | None:
 
 def bind(word: Word, vars: dict[str, str]) -> Word:
     """Replace $NAME (and $N) parts whose value is known by literal text."""
+    if word[2] is not None:
+        return word  # a known value means no expansion at all
     if not any(p.kind is PartKind.VAR or p.kind is PartKind.OTHER for p in word.parts):
         return word
     parts: list[Part] = []
@@ -174,12 +178,14 @@ class _Walker:
     def pipeline(self, pl: Pipeline, via: tuple[str, ...], remote: str | None, depth: int,
                  context: str) -> None:
         feed: Feed | None = None
-        for el in pl.elements:
+        last = len(pl.elements) - 1
+        for i, el in enumerate(pl.elements):
             if isinstance(el, SimpleCommand):
                 self.simple(el, feed, via, remote, depth, context)
-                text = " ".join(w.text for w in el.argv)
-                out = _echo_output(tuple(bind(w, self.vars) for w in el.argv))
-                feed = Feed("pipe", out, text)
+                if i < last:  # what the next element reads
+                    text = " ".join(w.text for w in el.argv)
+                    out = _echo_output(tuple(bind(w, self.vars) for w in el.argv))
+                    feed = Feed("pipe", out, text)
             else:
                 for w in el.words:
                     self.word_subs(w, via, remote, depth)
@@ -298,9 +304,17 @@ class _Walker:
                redirects: tuple[Redirect, ...], feed: Feed | None, via: tuple[str, ...],
                remote: str | None, depth: int, context: str) -> None:
         """An unknown program may be a wrapper: judge a command its operands spell out."""
+        suspects = self.suspects
         for k in range(1, len(argv)):
+            v = argv[k][2]
+            if v is None or v[:1] == "-":
+                continue
+            base = v.rsplit("/", 1)[-1].lower()
+            if base not in suspects and base.removesuffix(".exe") not in suspects and \
+                    not wrappers.is_wrapper(base):
+                continue
             sub = Invocation(argv[k:])
-            if sub.name is not None and (sub.name in self.suspects or wrappers.is_wrapper(sub.name)):
+            if sub.name is not None and (sub.name in suspects or wrappers.is_wrapper(sub.name)):
                 self.out.steps.append(f"{argv[0].text}: may run {sub.name}")
                 self.command(argv[k:], assigns, (), None, via + (f"{argv[0].text}?",), remote,
                              depth + 1, context)

@@ -179,3 +179,41 @@ def test_tokens_tree_sitter_misfiles(cwd: str, text: str, argv: list[str]) -> No
 def test_text_tree_sitter_skips_is_refused(text: str) -> None:
     with pytest.raises(Unparseable):
         parse(text)
+
+
+def test_non_ascii_text_cannot_crash_tree_sitter() -> None:
+    """tree-sitter-bash 0.25.1 reads out of bounds on `a{` + U+56E8D and may segfault.
+
+    gatesh shows it `x` for every non-ASCII byte (bash treats them all as word characters).
+    A child process runs it many times: a crash there fails this test instead of pytest.
+    """
+    import subprocess
+    import sys
+    code = ("from gatesh.parse import parse\nfrom gatesh.errors import Unparseable\n"
+            "for _ in range(3000):\n"
+            "    for t in ('a{\\U00056e8d', 'a{\\U00080000', 'echo a{\\U0010ffff,b} x'):\n"
+            "        try: parse(t)\n"
+            "        except Unparseable: pass\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert p.returncode == 0, p.stderr[-500:]
+    assert dump(parse("é=1 cmd \U00056e8d")) == "'é=1' cmd '\\U00056e8d'"  # é=1: no assignment
+
+
+def test_tree_sitter_only_ever_sees_ascii(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gatesh.parse as gp
+    seen: list[bytes] = []
+    real = gp._get_parser()
+
+    class Spy:
+        def parse(self, src: bytes) -> object:
+            seen.append(src)
+            return real.parse(src)
+
+    monkeypatch.setattr(gp, "_parser", Spy())
+    for text in ["echo héllo ☃", "a{\U00056e8d", "cat <<É\nbody ü\nÉ", "x=$(echo ß) \udcff"]:
+        try:
+            parse(text)
+        except Unparseable:
+            pass
+    assert len(seen) >= 4 and all(src.isascii() for src in seen)
