@@ -59,7 +59,8 @@ def parse(text: str) -> Program:
     except RecursionError:
         raise Unparseable("command nests too deeply to check") from None
     except Exception as e:  # a gate must fail closed, whatever went wrong
-        raise Unparseable(f"internal parser error ({type(e).__name__}: {e})") from e
+        detail = " ".join(str(e).split())[:120]
+        raise Unparseable(f"internal parser error ({type(e).__name__}: {detail})") from e
 
 
 def _parse(text: str, depth: int) -> Program:
@@ -116,7 +117,7 @@ def _build(src: bytes, depth: int, retry: bool) -> Program:
 class _Builder:
     """Builds IR nodes from one tree; words come from source bytes through gatesh.words."""
 
-    __slots__ = ("src", "masked", "depth", "prep", "negs", "used", "nest", "sub", "braces",
+    __slots__ = ("src", "masked", "depth", "prep", "negs", "used", "nest", "braces",
                  "multiline", "audit")
 
     def __init__(self, src: bytes, depth: int) -> None:
@@ -124,10 +125,13 @@ class _Builder:
         self.used: set[int] = set()   # heredoc operators and coproc starts already consumed
         self.masked = src   # what tree-sitter read (heredoc bodies blanked, ...)
         self.prep, self.negs = _NO_PREP, _NO_PREP.negations
-        self.sub = lambda t: _parse(t, depth + 1)
         self.braces = b"}" in src
         self.multiline = b"\n" in src
         self.audit = self.multiline or b"\\" in src
+
+    def sub(self, text: str) -> Program:
+        """Parse a substitution's body, one level deeper."""
+        return _parse(text, self.depth + 1)
 
     def text(self, s: int, e: int) -> str:
         """Source text of a byte range (C10: offsets are UTF-8 byte offsets)."""

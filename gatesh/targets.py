@@ -148,7 +148,8 @@ def path_class(p: str, ctx: Context) -> str:
             return "git_dir"
         if ctx.ignored(rel):
             return "build_output"
-        return "inside_project"
+        return "top_level_dir" if len(parts) == 1 and not parts[0].startswith(".") and \
+            os.path.isdir(p) else "inside_project"
     if _under(p, home) and home != "/":
         parts = p[len(home) + 1:].split("/")
         if parts[0].startswith("."):

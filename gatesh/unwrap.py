@@ -185,6 +185,11 @@ class _Walker:
                 if i < last:  # what the next element reads
                     text = " ".join(w.text for w in el.argv)
                     out = _echo_output(tuple(bind(w, self.vars) for w in el.argv))
+                    if out is None and [w.value for w in el.argv] in (["cat"], ["cat", "-"]):
+                        own = None
+                        for r in el.redirects:
+                            own = self._redirect_feed(r, own)
+                        out = own.literal if own is not None else None  # cat <<'EOF' | sh
                     feed = Feed("pipe", out, text)
             else:
                 for w in el.words:
@@ -359,17 +364,25 @@ class _Walker:
     def script(self, path: str, via: tuple[str, ...], remote: str | None, depth: int,
                argv: tuple[Word, ...]) -> None:
         import os
+        import stat
         if remote is None:
             full = path if path.startswith("/") else os.path.join(self.cwd, path)
+            text = None
+            written_here = self.source.count(os.path.basename(path)) > 1
             try:
-                with open(full, "rb") as f:
-                    text = f.read(1 << 20).decode("utf-8", "surrogateescape")
+                st = os.stat(full)
+                # only a regular file that this same command does not write first; never
+                # open /dev/stdin, FIFOs or devices: reading them could hang or consume input
+                if stat.S_ISREG(st.st_mode) and not written_here and not full.startswith(
+                        ("/dev/", "/proc/")):
+                    with open(full, "rb") as f:
+                        text = f.read(1 << 20).decode("utf-8", "surrogateescape")
             except OSError:
                 text = None
             if text is not None:
                 self.code(text, "sh", via, remote, depth, argv)
                 return
-            if not os.path.lexists(full) and self.source.count(os.path.basename(path)) <= 1:
+            if not os.path.lexists(full) and not written_here:
                 return  # missing and not created by this command: bash only reports it
         _opaque(self.out, "opaque_script",
                 f"{argv[0].text} runs the script {path}, which the gate cannot read",

@@ -5,16 +5,16 @@ Expansions are marked, never guessed; substitutions carry their parsed program.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
-if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable
-    ParseSub = Callable[[str], "Program"]
-    Token = str | tuple[Part | None, str]
-
 from gatesh.errors import Unparseable
 from gatesh.heredoc import (find_subs, scan_arith, scan_brace, scan_comsub, scan_dq,
                             unescape_backquoted, word_end)
 from gatesh.model import Part, PartKind, Program, Word
+
+TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+    ParseSub = Callable[[str], Program]
+    Token = str | tuple[Part | None, str]
 
 __all__ = ["words", "word", "arith_word", "split", "merge_programs"]
 
@@ -44,7 +44,8 @@ def words(text: str, parse_sub: ParseSub, brace: bool = True, glob: bool = True,
     else:
         toks = _lex(text, parse_sub, regex)
         lists = _braces(toks, [0]) if brace and "{" in toks else [toks]
-        out = tuple(_assemble(t, glob) for t in lists)
+        # an expansion that leaves nothing (`{,}`) is an empty unquoted word: bash drops it
+        out = tuple(_assemble(t, glob) for t in lists if t or len(lists) == 1)
     if len(_cache) > 50000:
         _cache.clear()
     _cache[key] = out
@@ -274,8 +275,13 @@ def _braces(toks: list[Token], count: list[int]) -> list[list[Token]]:
     for i, tk in enumerate(toks):
         if tk != "{":
             continue
-        depth, commas, j = 0, [], i
-        for j in range(i, len(toks)):
+        first = i + 1
+        if toks[first:first + 1] == ["}"]:
+            if i == 0:
+                continue    # `{}` opening a word is find's literal {}, never an expansion
+            first += 1      # bash reads a `}` right after the opening `{` as a character
+        depth, commas, j = 1, [], i
+        for j in range(first, len(toks)):
             x = toks[j]
             if x == "{":
                 depth += 1

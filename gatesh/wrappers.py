@@ -7,6 +7,7 @@ read from stdin, or an opaque payload the gate cannot read.  None means "not a w
 from __future__ import annotations
 
 from .model import Assign, Part, PartKind, Word
+from .targets import BUILD_OUTPUT
 
 __all__ = ["Step", "peel", "is_wrapper", "UNKNOWN_INPUT", "skip_options"]
 
@@ -322,6 +323,12 @@ def _find(argv: tuple[Word, ...]) -> Step | None:
     if start is None and words and (words[0].value or "").startswith("-"):
         start = Word(".", (Part(PartKind.LIT, "."),))   # no start point: the cwd
     found = _found(start)
+    names = [words[k + 1].value for k, w in enumerate(words[:-1])
+             if w.value in ("-name", "-iname") and words[k + 1].value]
+    if start is not None and start.value is not None and names and all(
+            n in BUILD_OUTPUT or (n or "").endswith(".egg-info") for n in names):
+        # `find . -name __pycache__ -exec rm -rf {} +`: only regenerable directories
+        found = Word(start.text + "/" + names[0], start.parts + (Part(PartKind.LIT, "/" + names[0]),))
     for k, w in enumerate(words):
         if w.value in ("-exec", "-execdir", "-ok", "-okdir"):
             cmd: list[Word] = []

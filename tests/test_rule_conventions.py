@@ -19,7 +19,7 @@ def test_ids_are_unique_and_prefixed_by_their_pack():
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids))
     for r in RULES:
-        assert re.fullmatch(r"[a-z0-9]+:[a-z0-9_]+", r.id), r.id
+        assert re.fullmatch(r"[a-z0-9_]+:[a-z0-9_]+", r.id), r.id
         assert r.id.split(":")[0] == os.path.splitext(os.path.basename(r.source))[0]
 
 
