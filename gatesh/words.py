@@ -271,36 +271,34 @@ def _ansi_c(s: str) -> str:
 
 
 def _braces(toks: list[Token], count: list[int]) -> list[list[Token]]:
-    """Brace expansion over unquoted characters, leftmost first, nested, with sequences."""
+    """Brace expansion over unquoted characters, leftmost first, nested, with sequences.
+
+    As bash 5.2 does, a `}` closes the outer brace only after a comma or a valid sequence
+    (`{a},}` gives a}), and `{}` opening a word is never an expansion.
+    """
     for i, tk in enumerate(toks):
-        if tk != "{":
+        if tk != "{" or (i == 0 and toks[1:2] == ["}"]):
             continue
-        first = i + 1
-        if toks[first:first + 1] == ["}"]:
-            if i == 0:
-                continue    # `{}` opening a word is find's literal {}, never an expansion
-            first += 1      # bash reads a `}` right after the opening `{` as a character
-        depth, commas, j = 1, [], i
-        for j in range(first, len(toks)):
+        commas: list[int] = []
+        depth, seq, j = 1, None, i + 1
+        while j < len(toks):
             x = toks[j]
             if x == "{":
                 depth += 1
-            elif x == "}":
+            elif x == "}" and depth > 1:
                 depth -= 1
-                if not depth:
-                    break
+            elif x == "}" and (commas or (seq := _sequence(toks[i + 1:j])) is not None):
+                break
             elif x == "," and depth == 1:
                 commas.append(j)
+            j += 1
         else:
             continue
         if commas:
             bounds = [i, *commas, j]
             alts = [toks[a + 1:b] for a, b in zip(bounds, bounds[1:])]
         else:
-            seq = _sequence(toks[i + 1:j])
-            if seq is None:
-                continue
-            alts = [list(s) for s in seq]
+            alts = [list(v) for v in seq or ()]
         head, tail, result = toks[:i], toks[j + 1:], []
         for alt in alts:
             for r in _braces(alt + tail, count):

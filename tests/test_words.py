@@ -35,8 +35,9 @@ STATIC = [
     "$/x", "$%", "{rm,-rf,/}", "a{1..3}b", "{a,{b,c}}x", "{01..10..3}", "{z..w}", "{-2..2}",
     "{a}", "{}", "x{,y}", "{a,b}{1,2}", "'{a,b}'", "\\{a,b}", "{a..c..2}", "-{a..c}-",
     "{1..3}{x,y}", "\"a\"{b,c}", "é{ß,☃}", "a{},}", "a{}", "a{},b", "a{,}}", "a{b,{},c}",
-    "{},{}", "x{}y{a,b}", "a{}b,c}", "a{{},}", "{}a,b}", "a{b{},c}", "a{b,}c}", "{,}", "{,a}",
-    "''{,}",
+    "{},{}", "x{}y{a,b}", "a{}b,c}", "a{{},}", "{}a,b}", "a{b{},c}", "a{b,}c}", "{,a}", "''{,}",
+    "{a},}", "{a}b,c}", "{a},{b}", "{a}}", "x{a}y,z}", "{a{b},c}", "{a}{b,c}", "{1..2},x}",
+    "{a,b}}", "{{a},b}", "{a}x{b,c}d}", "{a}x{b,c}d,e}", "{a}{b},c}",
 ]
 
 
@@ -122,6 +123,11 @@ def test_brace_expansion_makes_words_with_their_own_text() -> None:
     got = words("pre{a,b}$x", sub)
     assert [w.text for w in got] == ["prea$x", "preb$x"]
     assert [p.kind for p in got[0].parts] == [LIT, VAR]
+
+
+def test_an_expansion_to_nothing_leaves_no_word() -> None:
+    assert words("{,}", sub) == ()
+    assert [w.value for w in words("x{,}", sub)] == ["x", "x"]
 
 
 def test_no_brace_expansion_and_no_glob_where_bash_does_neither() -> None:
