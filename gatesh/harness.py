@@ -82,14 +82,17 @@ def _gemini(text: str) -> str | None:
 
 def extract(text: str, prog: Program | None) -> tuple[str, str]:
     """(harness name, the agent's own command); ("", text) when no wrapper is recognised."""
-    g = _gemini(text)
-    if g is not None:
-        return "gemini", g
-    if prog is None:
-        return "", text
+    if "__code" in text:
+        g = _gemini(text)
+        if g is not None:
+            return "gemini", g
+    if prog is None or ("eval" not in text and "exec" not in text):
+        return "", text  # every other known wrapper ends in eval or exec
     cmds = _top_commands(prog)
-    for name, fn in (("claude-code", _claude), ("opencode", _opencode), ("codex", _codex)):
-        got = fn(cmds)
-        if got is not None:
-            return name, got
+    for name, fn, marker in (("claude-code", _claude, "claude-"), ("opencode", _opencode, "eval"),
+                             ("codex", _codex, "exec")):
+        if marker in text:
+            got = fn(cmds)
+            if got is not None:
+                return name, got
     return "", text

@@ -98,7 +98,7 @@ class RuleSet:
     """Loaded rules, indexed by command name for matching."""
 
     __slots__ = ("rules", "tools", "by_command", "wildcard", "problems", "suspects",
-                 "wildcard_plain", "wildcard_args_re")
+                 "wildcard_plain", "wildcard_args_re", "by_sub")
 
     def __init__(self, rules: list[Rule], tools: dict[str, Tool],
                  by_command: dict[str, list[Rule]], wildcard: list[Rule],
@@ -106,6 +106,19 @@ class RuleSet:
         self.rules, self.tools, self.by_command = rules, tools, by_command
         self.wildcard, self.problems = wildcard, problems
         self.suspects = frozenset(by_command)   # names some rule looks at
+        # per command: rules by the first word of their subcommand, and rules without one
+        self.by_sub: dict[str, tuple[dict[str, list[Rule]], list[Rule]]] = {}
+        for name, rs in by_command.items():
+            subs: dict[str, list[Rule]] = {}
+            plain: list[Rule] = []
+            for r in rs:
+                seqs = r.match.get("subcommand")
+                if seqs:
+                    for first in {str(q).split()[0].lower() for q in seqs}:  # type: ignore[union-attr]
+                        subs.setdefault(first, []).append(r)
+                else:
+                    plain.append(r)
+            self.by_sub[name] = (subs, plain)
         self.wildcard_plain = [r for r in wildcard if not _needs_redirect(r)]
         # wildcard rules that only look at operands: one regex decides if any can match
         args_only = [r for r in self.wildcard_plain if set(r.match) <= {"command", "args"}]

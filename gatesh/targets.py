@@ -74,14 +74,15 @@ class Context:
         return False
 
 
+from time import monotonic as _monotonic  # noqa: E402 (kept next to its only use)
+
 _CACHE: dict[tuple[str, str], tuple[float, object]] = {}
 _CACHE_SECONDS = 2.0
 
 
 def _cached(key: tuple[str, str], compute: object) -> object:
     """Filesystem facts reused across the requests of one batch, for a couple of seconds."""
-    import time
-    now = time.monotonic()
+    now = _monotonic()
     hit = _CACHE.get(key)
     if hit is not None and now - hit[0] < _CACHE_SECONDS:
         return hit[1]
