@@ -170,12 +170,15 @@ def block_message(d: Decision) -> str:
     """The standard message, every line starting `gatesh: `."""
     from .display import visible
     from .policy import REASON_TEXT
-    reason = REASON_TEXT.get(d.reason, d.why)
+    if d.reason in ("bad_config", "bad_rules"):
+        reason = d.why  # FILE:LINE: what is wrong; what to do
+    else:
+        reason = REASON_TEXT.get(d.reason, d.why)
     lines = [f"BLOCKED - the command was NOT executed: {reason}"]
     shown = visible(d.display, keep_newlines=True).split("\n")
     lines.append(f"command: {shown[0]}")
     lines.extend(f"         {ln}" for ln in shown[1:])
-    if d.reason in ("bad_config", "bad_rules", "audit_unwritable", "internal_error"):
+    if d.reason in ("audit_unwritable", "internal_error"):
         lines.append(f"why: {d.why}")
     elif not d.matches and d.reason == "unparseable":
         lines.append(f"why: {d.notes[0] if d.notes else d.why}")
