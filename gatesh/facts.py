@@ -50,6 +50,8 @@ class Facts:
             elif v.startswith("--") and len(v) > 2:
                 key = v.split("=", 1)[0]
                 self.flags.add(key)
+                if not key.islower():
+                    self.flags.add(key.lower())  # as for command names: --HARD is --hard
                 if key in tool.value_options and "=" not in v:
                     i += 1
             elif v.startswith("-") and len(v) > 1:

@@ -60,8 +60,12 @@ def _py_list(node: object) -> tuple[Word, ...] | None:
 
 def _python(text: str) -> Iterator[Item]:
     import ast
+    import warnings
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            # invalid escapes warn (a SyntaxWarning from 3.12): gatesh must print nothing
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return  # Python would refuse to run it too
     for node in ast.walk(tree):
@@ -145,6 +149,10 @@ def _scripted(lang: str, text: str) -> Iterator[Item]:
     for pattern, argv in _SCANS[lang]:
         for m in re.finditer(pattern, text):
             s = _string_at(text, m.end())
+            if s is None:  # unlink glob("/etc/*"), rm_rf(File.join("x")): the first string inside
+                near = re.search(r"""['"]""", text[m.end():m.end() + 40])
+                if near is not None and "(" in text[m.end():m.end() + near.start() + 1]:
+                    s = _string_at(text, m.end() + near.start())
             if argv is not None:
                 yield _argv(*argv, s)
             elif s is not None:
