@@ -185,6 +185,12 @@ def _expand(word: Word, ctx: Context) -> str | None:
             if val is None:
                 return None
             out.append(val)
+        elif part.kind is PartKind.OTHER and part.text.startswith("${") and (
+                ":-" in part.text or "-" in part.text) and part.program is None:
+            val = _default_expansion(part.text, ctx)
+            if val is None:
+                return None
+            out.append(val)
         elif part.kind is PartKind.CMDSUB and part.program is not None:
             val = _known_output(part.program, ctx)
             if val is None:
@@ -193,6 +199,19 @@ def _expand(word: Word, ctx: Context) -> str | None:
         else:
             return None
     return "".join(out)
+
+
+def _default_expansion(text: str, ctx: Context) -> str | None:
+    """${NAME:-word} / ${NAME-word} with a literal word: the value bash will use."""
+    inner = text[2:-1] if text.endswith("}") else ""
+    colon = ":-" in inner
+    name, _, word = inner.partition(":-" if colon else "-")
+    if not name.isidentifier() or any(c in word for c in "$`\\'\"{}*?["):
+        return None
+    val = {"HOME": ctx.home, "PWD": ctx.cwd}.get(name, ctx.env.get(name))
+    if val is None or (colon and val == ""):
+        return word
+    return val
 
 
 def _known_output(prog: object, ctx: Context) -> str | None:

@@ -138,6 +138,27 @@ def bind(word: Word, vars: dict[str, str]) -> Word:
     return Word(word.text, tuple(parts))
 
 
+def _unquoted_body(body: str) -> str | None:
+    """An unquoted heredoc's text as fed, when it holds no expansion: \\$, \\`, \\\\
+    and backslash-newline are its only escapes."""
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt == "\n":
+                i += 2
+                continue
+            out.append(nxt if nxt in "$`\\" else ch + nxt)
+            i += 2
+            continue
+        if ch in "$`":
+            return None
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def _echo_output(argv: tuple[Word, ...]) -> str | None:
     """The literal output of `echo WORDS` or `printf FMT`, when it is static."""
     vals = [w.value for w in argv]
@@ -248,8 +269,9 @@ class _Walker:
             return feed
         if r.heredoc is not None:
             h = r.heredoc
-            static = h.quoted or ("$" not in h.body and "`" not in h.body and "\\" not in h.body)
-            return Feed("heredoc", h.body if static else None, "<<" + h.delimiter)
+            if h.quoted:
+                return Feed("heredoc", h.body, "<<" + h.delimiter)
+            return Feed("heredoc", _unquoted_body(h.body), "<<" + h.delimiter)
         if r.op == "<<<" and r.target is not None:
             v = bind(r.target, self.vars).value
             return Feed("herestring", None if v is None else v + "\n", r.target.text)
