@@ -14,6 +14,12 @@ KINDS = ("drop", "drop_database", "truncate", "delete_all", "update_all", "alter
 _DROP_DB = {"DATABASE", "SCHEMA", "KEYSPACE"}
 
 
+def _past(text: str, end: str, start: int) -> int:
+    """The index just after the next `end` from start, or the end of text."""
+    j = text.find(end, start)
+    return len(text) if j < 0 else j + len(end)
+
+
 def _strip(text: str) -> str:
     """text with comments removed and string literals emptied."""
     out: list[str] = []
@@ -25,8 +31,7 @@ def _strip(text: str) -> str:
             i = n if j < 0 else j
             continue
         if ch == "/" and text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            i = n if j < 0 else j + 2
+            i = _past(text, "*/", i + 2)
             out.append(" ")
             continue
         if ch in "'\"`":
@@ -37,8 +42,7 @@ def _strip(text: str) -> str:
             i = j + 1
             continue
         if ch == "$" and text.startswith("$$", i):
-            j = text.find("$$", i + 2)
-            i = n if j < 0 else j + 2
+            i = _past(text, "$$", i + 2)  # a dollar-quoted string
             out.append("''")
             continue
         out.append(ch)

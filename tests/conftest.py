@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import re
 import sys
 
 import pytest
@@ -31,6 +31,16 @@ def write_launcher(path: str) -> str:
         f.write(_LAUNCHER % {"python": sys.executable, "repo": REPO})
     os.chmod(path, 0o755)
     return path
+
+
+_PIDS = re.compile(rb"\((-?\d+)\)")
+
+
+def normalise(data: bytes, shells: "Shells") -> bytes:
+    """Output with both shells' paths as <SHELL> and pids in parentheses as (N)."""
+    for path in (shells.gatesh, shells.bash):
+        data = data.replace(os.fsencode(path), b"<SHELL>")
+    return _PIDS.sub(b"(N)", data)
 
 
 def iso_env(root: str, **extra: str) -> dict[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -20,15 +19,8 @@ import time
 
 import pytest
 
-from conftest import REPO, Shells, iso_env
+from conftest import REPO, Shells, iso_env, normalise as _norm
 
-_PIDS = re.compile(rb"\((-?\d+)\)")
-
-
-def _norm(data: bytes, shells: Shells) -> bytes:
-    for path in (shells.gatesh, shells.bash):
-        data = data.replace(os.fsencode(path), b"<SHELL>")
-    return _PIDS.sub(b"(N)", data)
 
 
 def run(path: str, args: list[object], env: dict[str, str], cwd: str,

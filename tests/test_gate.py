@@ -68,7 +68,7 @@ def test_dry_run_runs_everything_and_logs_the_verdict(world):
     victim = os.path.join(world.home, "victim")
     os.makedirs(os.path.join(victim, "sub"))
     world.env["GATESH_MODE"] = "dry-run"
-    r = world.run([gatesh_exe(), "-c", f"rm -rf ~/victim && echo gone"])
+    r = world.run([gatesh_exe(), "-c", "rm -rf ~/victim && echo gone"])
     assert r.returncode == 0 and r.stdout == b"gone\n" and r.stderr == b""
     assert not os.path.exists(victim)
     rec = world.records()[-1]

@@ -4,7 +4,6 @@ that does not parse is never allowed."""
 from __future__ import annotations
 
 import json
-import os
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 

@@ -8,13 +8,12 @@ gate and the exec replaced (blocked, fail closed, never an unchecked exec).
 from __future__ import annotations
 
 import os
-import re
 import string
 import subprocess
 
 import pytest
 
-from conftest import Shells, iso_env
+from conftest import Shells, iso_env, normalise as _norm
 from gatesh import shell
 from gatesh.shell import COMMAND, HELP, SCRIPT, STDIN, USAGE, VERSION, WORDEXP, parse_argv
 
@@ -141,13 +140,6 @@ def test_long_options_agree_with_bash(shells: Shells, word: str, tmp_path: objec
 
 # --- gatesh against bash ---------------------------------------------------------------
 
-_PIDS = re.compile(rb"\((-?\d+)\)")
-
-
-def _norm(data: bytes, shells: Shells) -> bytes:
-    for path in (shells.gatesh, shells.bash):
-        data = data.replace(os.fsencode(path), b"<SHELL>")
-    return _PIDS.sub(b"(N)", data)
 
 
 def _run(path: str, args: list[object], env: dict[str, str], cwd: str,
