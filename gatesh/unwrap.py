@@ -7,9 +7,10 @@ variable) becomes a fail-closed Match instead of a guess.
 
 from __future__ import annotations
 
-from .model import (Assign, Feed, Invocation, Match, Part, PartKind, Pipeline, Program,
+from .model import (Assign, Feed, Invocation, Match, PartKind, Pipeline, Program,
                     Redirect, Severity, SimpleCommand, Verdict, Word)
 from . import wrappers
+from .shellvalues import DATA_COMMANDS, bind, echo_output, split_words, unquoted_body
 
 __all__ = ["Unwrapped", "unwrap", "MAX_DEPTH"]
 
@@ -34,25 +35,6 @@ def _opaque(out: Unwrapped, rule: str, why: str, command: str) -> None:
                              why=why, command=command))
 
 
-# Commands that only read, print or look up their operands: `echo rm -rf /` is data.
-DATA_COMMANDS = frozenset({
-    "echo", "printf", "print", "man", "which", "type", "whatis", "whereis", "help", "info",
-    "apropos", "tldr", "grep", "egrep", "fgrep", "rg", "ag", "ack", "cat", "less", "more",
-    "head", "tail", "wc", "sort", "uniq", "cut", "tr", "ls", "file", "stat", "test", "[", "[[",
-    "true", "false", ":", "history", "complete", "compgen", "declare", "typeset", "local",
-    "read", "printenv", "hash", "shopt", "set", "unset", "cd", "pushd", "popd", "pwd",
-    "basename", "dirname", "realpath", "readlink", "date", "sleep", "seq", "touch", "mkdir",
-    "diff", "cmp", "jq", "yq", "xxd", "hexdump", "od", "strings", "base64", "md5sum",
-    "sha1sum", "sha256sum", "column", "fmt", "fold", "nl", "paste", "join", "comm", "rev",
-    "tac", "look", "git", "apt", "apt-get", "apt-cache", "brew", "pip", "pip3", "npm", "yarn",
-    "pnpm", "cargo", "gem", "dnf", "yum", "pacman", "snap", "conda", "mamba", "uv", "pipx",
-    "go", "rustup", "nix", "choco", "winget", "port", "zypper", "apk", "flatpak", "alias",
-    "unalias", "export", "readonly", "let", "trap", "wait", "jobs", "fg", "bg", "disown",
-    "kill", "getopts", "shift", "return", "exit", "break", "continue", "logger", "notify-send",
-    "say", "espeak", "cowsay", "figlet", "toilet", "lolcat", "banner", "write", "wall",
-})
-
-
 def unwrap(program: Program, env: dict[str, str], cwd: str = "/", *, depth: int = 0,
            suspects: frozenset[str] = frozenset(), source: str = "") -> Unwrapped:
     """All invocations in program; env holds variables whose values the gate knows.
@@ -66,115 +48,6 @@ def unwrap(program: Program, env: dict[str, str], cwd: str = "/", *, depth: int 
     w.source = source
     w.program(program, (), None, depth, "")
     return out
-
-
-def _split_value(value: str) -> tuple[Word, ...]:
-    """A variable's value after word splitting; a leading ~ is kept as a tilde (be safe)."""
-    out = []
-    for t in value.split():
-        if t.startswith("~"):
-            head, sep, tail = t.partition("/")
-            parts = (Part(PartKind.TILDE, head),) + ((Part(PartKind.LIT, sep + tail),) if sep else ())
-            out.append(Word(t, parts))
-        else:
-            out.append(Word(t, (Part(PartKind.LIT, t),)))
-    return tuple(out)
-
-
-def split_words(words: tuple[Word, ...], vars: dict[str, str]) -> tuple[Word, ...]:
-    """Word splitting of lone variables holding spaces (`W='rm -rf ~'; $W`).
-
-    The command word splits even when quoted: "$W" naming a command cannot run as one.
-    """
-    if all(w[2] is not None for w in words):
-        return words
-    out: list[Word] = []
-    changed = False
-    for k, w in enumerate(words):
-        if len(w.parts) == 1:
-            name = _param_name(w.parts[0])
-            val = vars.get(name) if name is not None else None
-            if val is not None and any(c in val for c in " \t\n") and (
-                    k == 0 or not w.parts[0].quoted):
-                out.extend(_split_value(val))
-                changed = True
-                continue
-        out.append(w)
-    return tuple(out) if changed else words
-
-
-def lit(text: str) -> Word:
-    return Word(text, (Part(PartKind.LIT, text),))
-
-
-def _param_name(p: Part) -> str | None:
-    """NAME for a $NAME part, or N for a positional parameter written $N or ${N}."""
-    if p.kind is PartKind.VAR:
-        return p.text
-    if p.kind is PartKind.OTHER:
-        t = p.text.removeprefix("$").removeprefix("{").removesuffix("}")
-        if t.isdigit():
-            return t
-    return None
-
-
-def bind(word: Word, vars: dict[str, str]) -> Word:
-    """Replace $NAME (and $N) parts whose value is known by literal text."""
-    if word[2] is not None:
-        return word  # a known value means no expansion at all
-    if not any(p.kind is PartKind.VAR or p.kind is PartKind.OTHER for p in word.parts):
-        return word
-    parts: list[Part] = []
-    for p in word.parts:
-        name = _param_name(p)
-        if name is not None and name in vars:
-            val = vars[name]
-            if not p.quoted and any(c in val for c in " \t\n*?["):
-                parts.append(p)  # would be split or globbed: leave it unknown
-            else:
-                parts.append(Part(PartKind.LIT, val, True))
-        else:
-            parts.append(p)
-    return Word(word.text, tuple(parts))
-
-
-def _unquoted_body(body: str) -> str | None:
-    """An unquoted heredoc's text as fed, when it holds no expansion: \\$, \\`, \\\\
-    and backslash-newline are its only escapes."""
-    out, i = [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt == "\n":
-                i += 2
-                continue
-            out.append(nxt if nxt in "$`\\" else ch + nxt)
-            i += 2
-            continue
-        if ch in "$`":
-            return None
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _echo_output(argv: tuple[Word, ...]) -> str | None:
-    """The literal output of `echo WORDS` or `printf FMT`, when it is static."""
-    vals = [w.value for w in argv]
-    if any(v is None for v in vals) or not vals:
-        return None
-    name = vals[0]
-    rest = [v for v in vals[1:] if v is not None]
-    if name == "echo":
-        newline = True
-        while rest and rest[0] in ("-n", "-e", "-E", "-ne", "-en"):
-            newline = newline and "n" not in rest[0]
-            rest = rest[1:]
-        return " ".join(rest) + ("\n" if newline else "")
-    if name == "printf" and len(rest) == 1 and "%" not in rest[0] and "\\" not in rest[0]:
-        return rest[0]
-    return None
 
 
 class _Walker:
@@ -205,7 +78,7 @@ class _Walker:
                 self.simple(el, feed, via, remote, depth, context)
                 if i < last:  # what the next element reads
                     text = " ".join(w.text for w in el.argv)
-                    out = _echo_output(tuple(bind(w, self.vars) for w in el.argv))
+                    out = echo_output(tuple(bind(w, self.vars) for w in el.argv))
                     if out is None and [w.value for w in el.argv] in (["cat"], ["cat", "-"]):
                         own = None
                         for r in el.redirects:
@@ -271,7 +144,7 @@ class _Walker:
             h = r.heredoc
             if h.quoted:
                 return Feed("heredoc", h.body, "<<" + h.delimiter)
-            return Feed("heredoc", _unquoted_body(h.body), "<<" + h.delimiter)
+            return Feed("heredoc", unquoted_body(h.body), "<<" + h.delimiter)
         if r.op == "<<<" and r.target is not None:
             v = bind(r.target, self.vars).value
             return Feed("herestring", None if v is None else v + "\n", r.target.text)
