@@ -6,9 +6,10 @@ Expansions are marked, never guessed; substitutions carry their parsed program.
 from __future__ import annotations
 
 from gatesh.errors import Unparseable
-from gatesh.heredoc import (find_subs, scan_arith, scan_brace, scan_comsub, scan_dq,
-                            unescape_backquoted, word_end)
+from gatesh.heredoc import find_subs, unescape_backquoted
 from gatesh.model import Part, PartKind, Program, Word
+
+# gatesh.lexer is imported where a word needs a scan ($(, ${, <(...): most need none (start-up).
 
 TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,9 +24,6 @@ LIT, GLOB, TILDE, VAR = PartKind.LIT, PartKind.GLOB, PartKind.TILDE, PartKind.VA
 CMDSUB, PROCSUB, OTHER = PartKind.CMDSUB, PartKind.PROCSUB, PartKind.OTHER
 _SPECIAL = frozenset("\\'\"$`{*?[<>()|;& \t\n")
 _NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789")
-_ESCAPES = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
-            "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
-_MAX_WORDS = 4096
 _cache: dict[tuple[str, int], tuple[Word, ...]] = {}
 
 # _lex makes tokens: a 1-char str is an unquoted literal character (open to brace, glob and
@@ -43,7 +41,11 @@ def words(text: str, parse_sub: ParseSub, brace: bool = True, glob: bool = True,
         out: tuple[Word, ...] = (Word(text, (Part(LIT, text),) if text else ()),)
     else:
         toks = _lex(text, parse_sub, regex)
-        lists = _braces(toks, [0]) if brace and "{" in toks else [toks]
+        if brace and "{" in toks and ("," in toks or "." in toks):  # only , and .. expand
+            from gatesh.braces import expand  # on first use: few words have one (start-up time)
+            lists = expand(toks, [0])
+        else:
+            lists = [toks]
         # an expansion that leaves nothing (`{,}`) is an empty unquoted word: bash drops it
         out = tuple(_assemble(t, glob) for t in lists if t or len(lists) == 1)
     if len(_cache) > 50000:
@@ -64,6 +66,7 @@ def arith_word(text: str, parse_sub: ParseSub) -> Word:
 
 def split(text: str) -> list[str]:
     """Split source text at unquoted blanks into word sources (for `[ ... ]` operands)."""
+    from gatesh.lexer import word_end
     out, i, n = [], 0, len(text)
     while i < n:
         if text[i] in " \t":
@@ -113,6 +116,7 @@ def _lex(t: str, parse_sub: ParseSub, regex: bool) -> list[Token]:
         elif c == "`":
             i = _backtick(t, i, out, parse_sub, False)
         elif c in "<>" and t.startswith("(", i + 1):
+            from gatesh.lexer import scan_comsub
             end = scan_comsub(t, i + 2)
             out.append((Part(PROCSUB, t[i:end], False, parse_sub(t[i + 2:end - 1])), t[i:end]))
             i = end
@@ -139,6 +143,7 @@ def _extglob_end(t: str, i: int) -> int:
             if i < 0:
                 raise Unparseable("unterminated single quote")
         elif c == '"':
+            from gatesh.lexer import scan_dq
             i = scan_dq(t, i + 1) - 1
         elif c == "(":
             depth += 1
@@ -183,6 +188,7 @@ def _dq(t: str, i: int, out: list[Token], parse_sub: ParseSub, start: int = -1) 
 def _dollar(t: str, i: int, out: list[Token], parse_sub: ParseSub, quoted: bool) -> int:
     d = t[i + 1:i + 2]
     if d == "(":
+        from gatesh.lexer import scan_arith, scan_comsub
         if t.startswith("((", i + 1):
             end = scan_arith(t, i + 3)
             part = Part(OTHER, t[i:end], quoted, _subs_program(t[i + 3:end - 2], parse_sub))
@@ -190,6 +196,7 @@ def _dollar(t: str, i: int, out: list[Token], parse_sub: ParseSub, quoted: bool)
             end = scan_comsub(t, i + 2)
             part = Part(CMDSUB, t[i:end], quoted, parse_sub(t[i + 2:end - 1]))
     elif d == "{":
+        from gatesh.lexer import scan_brace
         end = scan_brace(t, i + 2)
         inner = t[i + 2:end - 1]
         if inner and _NAME.issuperset(inner) and not inner[0].isdigit():
@@ -203,7 +210,8 @@ def _dollar(t: str, i: int, out: list[Token], parse_sub: ParseSub, quoted: bool)
         if end >= len(t):
             raise Unparseable("unterminated $'...' string")
         end += 1
-        part = Part(LIT, _ansi_c(t[i + 2:end - 1]), True)
+        from gatesh.ansic import decode  # on first use, as braces are (start-up time)
+        part = Part(LIT, decode(t[i + 2:end - 1]), True)
     elif d == '"' and not quoted:
         return _dq(t, i + 2, out, parse_sub, i)
     elif d and (d.isalpha() or d == "_") and d.isascii():
@@ -230,117 +238,6 @@ def _backtick(t: str, i: int, out: list[Token], parse_sub: ParseSub, quoted: boo
     body = unescape_backquoted(t[i + 1:j], quoted)
     out.append((Part(CMDSUB, t[i:j + 1], quoted, parse_sub(body)), t[i:j + 1]))
     return j + 1
-
-
-def _ansi_c(s: str) -> str:
-    """Decode the inside of $'...' as bash does (a NUL ends the string)."""
-    out, i, n = [], 0, len(s)
-    while i < n:
-        c = s[i]
-        i += 1
-        if c != "\\" or i >= n:
-            out.append(c)
-            continue
-        c = s[i]
-        i += 1
-        if c in _ESCAPES:
-            out.append(_ESCAPES[c])
-        elif c in "01234567":
-            j = i
-            while j < n and j < i + 2 and s[j] in "01234567":
-                j += 1
-            out.append(chr(int(s[i - 1:j], 8) & 0xFF))
-            i = j
-        elif c in "xuU":
-            j, limit = i, {"x": 2, "u": 4, "U": 8}[c]
-            while j < n and j < i + limit and s[j] in "0123456789abcdefABCDEF":
-                j += 1
-            if j == i:
-                out.append("\\" + c)
-            else:
-                code = int(s[i:j], 16)
-                out.append(chr(code) if code < 0x110000 else "\ufffd")
-            i = j
-        elif c == "c" and i < n:
-            out.append(chr(ord(s[i].upper()) ^ 0x40) if s[i] != "?" else "\x7f")
-            i += 1
-        else:
-            out.append("\\" + c)
-    text = "".join(out)
-    return text.split("\x00", 1)[0]
-
-
-def _braces(toks: list[Token], count: list[int]) -> list[list[Token]]:
-    """Brace expansion over unquoted characters, leftmost first, nested, with sequences.
-
-    As bash 5.2 does, a `}` closes the outer brace only after a comma or a valid sequence
-    (`{a},}` gives a}), and `{}` opening a word is never an expansion.
-    """
-    for i, tk in enumerate(toks):
-        if tk != "{" or (i == 0 and toks[1:2] == ["}"]):
-            continue
-        commas: list[int] = []
-        depth, seq, j = 1, None, i + 1
-        while j < len(toks):
-            x = toks[j]
-            if x == "{":
-                depth += 1
-            elif x == "}" and depth > 1:
-                depth -= 1
-            elif x == "}" and (commas or (seq := _sequence(toks[i + 1:j])) is not None):
-                break
-            elif x == "," and depth == 1:
-                commas.append(j)
-            j += 1
-        else:
-            continue
-        if commas:
-            bounds = [i, *commas, j]
-            alts = [toks[a + 1:b] for a, b in zip(bounds, bounds[1:])]
-        else:
-            alts = [list(v) for v in seq or ()]
-        head, tail, result = toks[:i], toks[j + 1:], []
-        for alt in alts:
-            for r in _braces(alt + tail, count):
-                result.append(head + r)
-        count[0] += len(result)
-        if count[0] > _MAX_WORDS:
-            raise Unparseable("brace expansion makes too many words")
-        return result
-    return [toks]
-
-
-def _sequence(toks: list[Token]) -> list[str] | None:
-    """{x..y[..step]} over integers or single characters, as bash expands it."""
-    chars = [x for x in toks if isinstance(x, str)]
-    if len(chars) != len(toks):
-        return None
-    bits = "".join(chars).split("..")
-    if len(bits) not in (2, 3):
-        return None
-    try:
-        step = abs(int(bits[2])) if len(bits) == 3 else 1
-    except ValueError:
-        return None
-    step = step or 1
-    a, b = bits[0], bits[1]
-    if _is_int(a) and _is_int(b):
-        x, y = int(a), int(b)
-        if abs(y - x) // step > _MAX_WORDS:
-            raise Unparseable("brace expansion makes too many words")
-        pad = max(len(a), len(b)) if (a.lstrip("-")[:1] == "0" and len(a.lstrip("-")) > 1) or \
-            (b.lstrip("-")[:1] == "0" and len(b.lstrip("-")) > 1) else 0
-        rng = range(x, y + 1, step) if x <= y else range(x, y - 1, -step)
-        return [f"{v:0{pad}d}" if pad else str(v) for v in rng]
-    if len(a) == 1 and len(b) == 1 and a.isascii() and b.isascii() and a.isalpha() and b.isalpha():
-        x, y = ord(a), ord(b)
-        rng = range(x, y + 1, step) if x <= y else range(x, y - 1, -step)
-        return [chr(v) for v in rng]
-    return None
-
-
-def _is_int(s: str) -> bool:
-    return s.lstrip("-").isdigit() and s.count("-") <= 1 and s.isascii() and s[:1] != "+"
 
 
 def _assemble(toks: list[Token], glob: bool) -> Word:
