@@ -187,6 +187,8 @@ def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> l
         facts = None
         if name is not None:
             own = None
+            if name in ruleset.pending:
+                ruleset.ensure(name)
             indexed = ruleset.by_sub.get(name)
             if indexed is not None:
                 facts = Facts(inv, tools.get(name, _NO_TOOL), ctx)

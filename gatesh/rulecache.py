@@ -33,6 +33,16 @@ class Cache:
                 self.entries = {}
 
     def load(self, path: str, origin: str) -> tuple[list[Rule], dict[str, Tool]]:
+        _, tools, loader = self.peek(path, origin)
+        return loader(), tools
+
+    def peek(self, path: str, origin: str) -> tuple[tuple[str, ...], dict[str, Tool], object]:
+        """The command names a pack's rules look at, its tools, and a loader for its rules.
+
+        On a hit the rules stay marshalled bytes until the loader runs, so a pack whose
+        commands do not occur costs almost nothing.
+        """
+        import marshal
         try:
             st = os.stat(path)
             key = (st.st_ino, st.st_size, st.st_mtime_ns, origin)
@@ -40,23 +50,29 @@ class Cache:
             key = None
         hit = self.entries.get(path)
         if key is not None and hit is not None and hit[0] == key:
-            rules = [Rule(r[0], r[1], Severity(r[2]), Verdict(r[3]), *r[4:]) for r in hit[1]]
             tools = {n: Tool(frozenset(t[0]), t[1], frozenset(t[2]),  # type: ignore[index]
                              {k: frozenset(v) for k, v in t[3].items()})  # type: ignore[index]
-                     for n, t in hit[2].items()}  # type: ignore[union-attr]
-            return rules, tools
+                     for n, t in hit[3].items()}  # type: ignore[union-attr]
+            blob = hit[2]
+
+            def from_cache() -> list[Rule]:
+                return [Rule(r[0], r[1], Severity(r[2]), Verdict(r[3]), *r[4:])
+                        for r in marshal.loads(blob)]  # type: ignore[arg-type]
+            return hit[1], tools, from_cache  # type: ignore[return-value]
         from .rulefile import load_file
         rules, tools = load_file(path, origin)
+        names = tuple(sorted({c for r in rules for c in r.commands}))
         if key is not None and self.path:
-            self.entries[path] = (key, tuple(
+            self.entries[path] = (key, names, marshal.dumps(tuple(
                 # without the inline examples: the gate never needs them, and they are most
                 # of the bytes to load (gatectl rules test reads the files themselves)
                 (r.id, r.pack, r.severity.value, r.verdict.value) + tuple(r)[4:9] + ((), ())
-                + tuple(r)[11:14] for r in rules), {n: (tuple(t.value_options), t.operands, tuple(t.pair_options),
-                                             {k: tuple(v) for k, v in t.optional_values.items()})
-                                         for n, t in tools.items()})
+                + tuple(r)[11:14] for r in rules)),
+                {n: (tuple(t.value_options), t.operands, tuple(t.pair_options),
+                     {k: tuple(v) for k, v in t.optional_values.items()})
+                 for n, t in tools.items()})
             self.dirty = True
-        return rules, tools
+        return names, tools, lambda: rules
 
     def save(self) -> None:
         if not (self.dirty and self.path):
@@ -75,4 +91,4 @@ class Cache:
                 pass
 
 
-_CACHE_VERSION = 4
+_CACHE_VERSION = 5

@@ -94,7 +94,7 @@ class RuleSet:
     """Loaded rules, indexed by command name for matching."""
 
     __slots__ = ("rules", "tools", "by_command", "wildcard", "problems", "suspects",
-                 "wildcard_plain", "wildcard_args_re", "by_sub")
+                 "wildcard_plain", "wildcard_args_re", "by_sub", "pending", "_disabled")
 
     def __init__(self, rules: list[Rule], tools: dict[str, Tool],
                  by_command: dict[str, list[Rule]], wildcard: list[Rule],
@@ -102,19 +102,11 @@ class RuleSet:
         self.rules, self.tools, self.by_command = rules, tools, by_command
         self.wildcard, self.problems = wildcard, problems
         self.suspects = frozenset(by_command)   # names some rule looks at
+        self.pending: dict[str, list[list[object]]] = {}  # name -> packs not loaded yet
+        self._disabled: tuple[str, ...] = ()
         # per command: rules by the first word of their subcommand, and rules without one
         self.by_sub: dict[str, tuple[dict[str, list[Rule]], list[Rule]]] = {}
-        for name, rs in by_command.items():
-            subs: dict[str, list[Rule]] = {}
-            plain: list[Rule] = []
-            for r in rs:
-                seqs = r.match.get("subcommand")
-                if seqs:
-                    for first in {str(q).split()[0].lower() for q in seqs}:  # type: ignore[union-attr]
-                        subs.setdefault(first, []).append(r)
-                else:
-                    plain.append(r)
-            self.by_sub[name] = (subs, plain)
+        self._index_names(by_command)
         self.wildcard_plain = [r for r in wildcard if not _needs_redirect(r)]
         # wildcard rules that only look at operands: one regex decides if any can match
         args_only = [r for r in self.wildcard_plain if set(r.match) <= {"command", "args"}]
@@ -122,6 +114,44 @@ class RuleSet:
         self.wildcard_args_re = any_glob([str(p) for r in args_only
                                            for p in r.match.get("args", ())]) \
             if args_only and len(args_only) == len(self.wildcard_plain) else None
+
+    def _index_names(self, names: object) -> None:
+        for name in names:  # type: ignore[attr-defined]
+            subs: dict[str, list[Rule]] = {}
+            plain: list[Rule] = []
+            for r in self.by_command.get(name, ()):
+                seqs = r.match.get("subcommand")
+                if seqs:
+                    for first in {str(q).split()[0].lower() for q in seqs}:  # type: ignore[union-attr]
+                        subs.setdefault(first, []).append(r)
+                else:
+                    plain.append(r)
+            self.by_sub[name] = (subs, plain)
+
+    def defer(self, names: tuple[str, ...], loader: object, disabled: tuple[str, ...]) -> None:
+        """A pack to load only when one of names occurs in a command."""
+        entry: list[object] = [loader]
+        for name in names:
+            self.pending.setdefault(name, []).append(entry)
+        self.suspects = self.suspects | frozenset(names)
+        self._disabled = disabled
+
+    def ensure(self, name: str) -> None:
+        """Load the packs that have rules for name, if they are still pending."""
+        entries = self.pending.pop(name, ())
+        touched: set[str] = set()
+        for entry in entries:
+            if not entry:
+                continue  # loaded already through another of its names
+            loader = entry.pop()
+            for r in loader():  # type: ignore[operator]
+                if r.id in self._disabled:
+                    continue
+                self.rules.append(r)
+                for c in r.commands:
+                    self.by_command.setdefault(c, []).append(r)
+                    touched.add(c)
+        self._index_names(touched)
 
     def for_command(self, name: str | None, redirects: bool = True) -> list[Rule]:
         wild = self.wildcard if redirects else self.wildcard_plain
@@ -189,11 +219,16 @@ def load_ruleset(user_dir: str | None = None, project_root: str | None = None,
         sources += [(p, "project") for p in _pack_files(os.path.join(project_root, ".gatesh", "rules"))]
     from .rulecache import Cache
     cache = Cache(cache_dir)
+    deferred: list[tuple[tuple[str, ...], object]] = []
     for path, origin in sources:
-        file_rules, file_tools = cache.load(path, origin)
+        names, file_tools, loader = cache.peek(path, origin)
         for name, tool in file_tools.items():
             old = tools.get(name, Tool())
             tools[name] = _merge(old, tool)
+        if cache_dir and origin == "builtin" and "*" not in names:
+            deferred.append((names, loader))  # loaded when one of its commands occurs
+            continue
+        file_rules = loader()  # type: ignore[operator]
         for r in file_rules:
             prev = seen.get(r.id)
             if prev is not None:
@@ -210,7 +245,10 @@ def load_ruleset(user_dir: str | None = None, project_root: str | None = None,
             seen[r.id] = r
             rules.append(r)
     cache.save()
-    return _index(rules, tools, problems)
+    rs = _index(rules, tools, problems)
+    for names, loader in deferred:
+        rs.defer(names, loader, disabled)
+    return rs
 
 
 def _index(rules: list[Rule], tools: dict[str, Tool], problems: list[str]) -> RuleSet:
