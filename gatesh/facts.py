@@ -3,7 +3,7 @@ shared by every rule that looks at it."""
 
 from __future__ import annotations
 
-from .model import Invocation, Word
+from .model import Invocation, PartKind, Word
 from .rules import Tool
 from .targets import Context, PathTarget, current_branch, resolve_path
 
@@ -105,13 +105,24 @@ class Facts:
     def paths(self, skip: int) -> list[PathTarget]:
         got = self._paths.get(skip)
         if got is None:
-            got = [resolve_path(w, self.ctx) for w in self.positionals[skip:]]
+            got = [self.resolve(w) for w in self.positionals[skip:]]
             self._paths[skip] = got
         return got
 
+    def resolve(self, w: Word) -> PathTarget:
+        """w as a path, relative to where the command runs (after a `cd` in the command)."""
+        cwd = self.inv.cwd
+        if cwd == "?":
+            v = w.value
+            if v is None or not (v.startswith("/") or v.startswith("~") or w.parts and
+                                 w.parts[0].kind is PartKind.VAR):
+                return PathTarget(w.text, None, "unknown")  # relative to an unknown directory
+            cwd = None
+        return resolve_path(w, self.ctx, cwd)
+
     def redirect_paths(self) -> list[PathTarget]:
         if self._redirects is None:
-            self._redirects = [resolve_path(r.target, self.ctx) for r in self.inv.redirects
+            self._redirects = [self.resolve(r.target) for r in self.inv.redirects
                                if r.op in _WRITE_OPS and r.target is not None
                                and r.target.value not in ("/dev/null", "/dev/stdout",
                                                            "/dev/stderr", "/dev/tty")

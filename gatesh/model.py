@@ -227,7 +227,7 @@ class Invocation(Record):
 
     __slots__ = ()
     _fields = ("argv", "assigns", "redirects", "stdin", "via", "remote", "depth", "context",
-               "name")
+               "cwd", "name")
     argv: tuple[Word, ...]
     assigns: tuple[Assign, ...]
     redirects: tuple[Redirect, ...]
@@ -237,14 +237,15 @@ class Invocation(Record):
     depth: int
     context: str                  # "", "cmdsub", "procsub", "heredoc", "function", ...
 
+    cwd: str | None               # where it runs after a `cd` in the same command; "?" unknown
     name: str | None              # the command's basename, None when only known at run time
 
     def __new__(cls, argv: tuple[Word, ...], assigns: tuple[Assign, ...] = (),
                 redirects: tuple[Redirect, ...] = (), stdin: Feed | None = None,
                 via: tuple[str, ...] = (), remote: str | None = None, depth: int = 0,
-                context: str = "", name: object = None) -> Invocation:
+                context: str = "", cwd: str | None = None, name: object = None) -> Invocation:
         return tuple.__new__(cls, (argv, assigns, redirects, stdin, via, remote, depth, context,
-                                   _command_name(argv)))
+                                   cwd, _command_name(argv)))
 
 
 def _command_name(argv: tuple[Word, ...]) -> str | None:

@@ -56,6 +56,7 @@ class _Walker:
         self.vars = vars
         self.cwd = cwd
         self.suspects: frozenset[str] = frozenset()
+        self.run_dir: str | None = None     # after a `cd`; None while still the request's cwd
         self.source = ""                    # the whole command text, for cross-references
 
     # --- tree walk ------------------------------------------------------------------------
@@ -161,9 +162,12 @@ class _Walker:
     def command(self, argv: tuple[Word, ...], assigns: tuple[Assign, ...],
                 redirects: tuple[Redirect, ...], feed: Feed | None, via: tuple[str, ...],
                 remote: str | None, depth: int, context: str) -> None:
-        inv = Invocation(argv, assigns, redirects, feed, via, remote, depth, context)
+        inv = Invocation(argv, assigns, redirects, feed, via, remote, depth, context,
+                         self.run_dir if remote is None else None)
         self.emit(inv)
         name = inv.name
+        if name in ("cd", "pushd") and remote is None:
+            self.change_dir(argv)
         if name is None or depth >= MAX_DEPTH:
             if depth >= MAX_DEPTH:
                 _opaque(self.out, "too_deep", "wrappers nested too deeply to review", argv[0].text)
@@ -199,6 +203,23 @@ class _Walker:
                          context)
         if step.extra is not None:
             self.command(step.extra, assigns, (), None, new_via, new_remote, depth + 1, context)
+
+    def change_dir(self, argv: tuple[Word, ...]) -> None:
+        """Follow `cd DIR`: later commands' relative paths resolve there ("?" when unknown)."""
+        import os
+        args = [w for w in argv[1:] if w.value not in ("-L", "-P", "-e", "-@", "--")]
+        if not args:
+            self.run_dir = self.vars.get("HOME") or "?"
+            return
+        w = args[0]
+        v = w.value
+        if v is None or v == "-" or w.has_glob or self.run_dir == "?":
+            self.run_dir = "?"
+            return
+        if any(p.kind is PartKind.TILDE for p in w.parts):
+            v = (self.vars.get("HOME") or "/") + v[1:] if v.startswith("~") else v
+        base = self.run_dir or self.cwd
+        self.run_dir = os.path.normpath(os.path.join(base, v))
 
     def suffix(self, argv: tuple[Word, ...], assigns: tuple[Assign, ...],
                redirects: tuple[Redirect, ...], feed: Feed | None, via: tuple[str, ...],
