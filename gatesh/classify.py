@@ -21,9 +21,9 @@ def _paths_re(pats: list[str], ctx: Context) -> re.Pattern[str]:
     key = (id(pats), ctx.home, ctx.dirs_key)
     got = _PATHS_RE.get(key)
     if got is None:
-        from fnmatch import translate
+        from .rulefile import any_glob
         values = dict(ctx.dirs, home=ctx.home)
-        got = re.compile("|".join(f"(?:{translate(p.format_map(values))})" for p in pats))
+        got = any_glob([p.format_map(values) for p in pats])
         if len(_PATHS_RE) > 512:
             _PATHS_RE.clear()
         _PATHS_RE[key] = got

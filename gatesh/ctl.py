@@ -27,7 +27,8 @@ def _config(mode: str | None = None) -> object:
 def _decision_json(d: object) -> dict[str, object]:
     from .model import Decision
     assert isinstance(d, Decision)
-    sev = max((m.severity for m in d.matches), key=lambda s: s.rank, default=None)
+    from .policy import severity_of
+    sev = severity_of(d.matches)
     return {
         "decision": d.verdict.value,
         "parsed": d.parsed,

@@ -123,7 +123,8 @@ def review(req: Request, cfg: Config, ruleset: object = None) -> Decision:
 
 
 def _severity(d: Decision) -> str | None:
-    sev = max((m.severity for m in d.matches), key=lambda s: s.rank, default=None)
+    from .policy import severity_of
+    sev = severity_of(d.matches)
     return sev.value if sev is not None else None
 
 

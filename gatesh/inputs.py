@@ -6,7 +6,7 @@ by gatesh.wrappers: few commands need it (start-up time).
 
 from __future__ import annotations
 
-from .model import Part, PartKind, Word
+from .model import Part, PartKind, Word, lit
 from .steps import UNKNOWN_INPUT, Step, join_code, skip_options
 from .targets import BUILD_OUTPUT
 
@@ -71,7 +71,7 @@ def xargs(argv: tuple[Word, ...]) -> Step | None:
         i += 1
     cmd = tuple(rest[i:])
     if not cmd:
-        cmd = (Word("echo", (Part(PartKind.LIT, "echo"),)),)
+        cmd = (lit("echo"),)
     token = None
     for opt in ("-I", "-J", "--replace", "-i"):
         if opt in seen:
@@ -143,7 +143,7 @@ def find(argv: tuple[Word, ...]) -> Step | None:
             break
         start = start or w
     if start is None and words and (words[0].value or "").startswith("-"):
-        start = Word(".", (Part(PartKind.LIT, "."),))   # no start point: the cwd
+        start = lit(".")   # no start point: the cwd
     found = _found(start)
     names = [words[k + 1].value for k, w in enumerate(words[:-1])
              if w.value in ("-name", "-iname") and words[k + 1].value]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .model import Part, PartKind, Word
+from .model import Word, lit
 from .wrappers import UNKNOWN_INPUT
 
 __all__ = ["scan"]
@@ -17,12 +17,8 @@ __all__ = ["scan"]
 Item = str | tuple[Word, ...]
 
 
-def _w(text: str) -> Word:
-    return Word(text, (Part(PartKind.LIT, text),))
-
-
 def _argv(*words: str | None) -> tuple[Word, ...]:
-    return tuple(UNKNOWN_INPUT if w is None else _w(w) for w in words)
+    return tuple(UNKNOWN_INPUT if w is None else lit(w) for w in words)
 
 
 _PY_DELETE = {

@@ -12,7 +12,7 @@ from enum import Enum
 from .record import Record
 
 __all__ = [
-    "PartKind", "Part", "Word", "Assign", "Heredoc", "Redirect", "SimpleCommand", "Compound",
+    "PartKind", "Part", "Word", "lit", "Assign", "Heredoc", "Redirect", "SimpleCommand", "Compound",
     "Pipeline", "Program", "Feed", "Invocation", "Severity", "Verdict", "Match", "Decision",
 ]
 
@@ -87,12 +87,10 @@ class Word(Record):
     def has_glob(self) -> bool:
         return any(p[0] is PartKind.GLOB for p in self[1])
 
-    @property
-    def has_expansion(self) -> bool:
-        return any(p[0] in _EXPANSIONS for p in self[1])
 
-
-_EXPANSIONS = frozenset({PartKind.VAR, PartKind.CMDSUB, PartKind.PROCSUB, PartKind.OTHER})
+def lit(text: str) -> Word:
+    """A word of plain literal text."""
+    return Word(text, (Part(PartKind.LIT, text),))
 
 
 class Assign(Record):

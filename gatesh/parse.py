@@ -8,7 +8,8 @@ from __future__ import annotations
 from gatesh import heredoc, treesit
 from gatesh.errors import Unparseable
 from gatesh.model import Compound, Node, Pipeline, Program, Redirect, SimpleCommand
-from gatesh.simplecmd import SimpleBuilder, lit
+from gatesh.model import lit
+from gatesh.simplecmd import SimpleBuilder
 from gatesh.treesit import CLAUSES, LISTY, REDIRECTS, Retry, check_comment, check_gaps
 
 TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .model import Match, Severity, Verdict
 
-__all__ = ["decide", "Outcome", "REASON_TEXT"]
+__all__ = ["decide", "Outcome", "REASON_TEXT", "severity_of"]
 
 REASON_TEXT = {
     "rule_deny": "a gatesh rule forbids this command",
@@ -65,4 +65,5 @@ def decide(matches: tuple[Match, ...], parsed: bool, mode: str) -> Outcome:
 
 
 def severity_of(matches: tuple[Match, ...]) -> Severity | None:
+    """The highest severity among the matches, None when there are none."""
     return max((m.severity for m in matches), key=lambda s: s.rank, default=None)

@@ -23,11 +23,6 @@ def _line(text: str, needle: str) -> int | None:
     return None
 
 
-def _glob_re(pattern: str) -> re.Pattern[str]:
-    from fnmatch import translate
-    return re.compile(translate(pattern))
-
-
 def any_glob(patterns: list[str]) -> re.Pattern[str]:
     """One regex matching when any of the glob patterns matches the whole string."""
     from fnmatch import translate

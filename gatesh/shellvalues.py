@@ -3,9 +3,9 @@ of variables holding commands, literal output of echo and printf, literal heredo
 
 from __future__ import annotations
 
-from .model import Part, PartKind, Word
+from .model import Part, PartKind, Word, lit
 
-__all__ = ["DATA_COMMANDS", "split_words", "bind", "lit", "unquoted_body", "echo_output"]
+__all__ = ["DATA_COMMANDS", "split_words", "bind", "unquoted_body", "echo_output"]
 
 
 # Commands that only read, print or look up their operands: `echo rm -rf /` is data.
@@ -36,7 +36,7 @@ def _split_value(value: str) -> tuple[Word, ...]:
             parts = (Part(PartKind.TILDE, head),) + ((Part(PartKind.LIT, sep + tail),) if sep else ())
             out.append(Word(t, parts))
         else:
-            out.append(Word(t, (Part(PartKind.LIT, t),)))
+            out.append(lit(t))
     return tuple(out)
 
 
@@ -60,10 +60,6 @@ def split_words(words: tuple[Word, ...], vars: dict[str, str]) -> tuple[Word, ..
                 continue
         out.append(w)
     return tuple(out) if changed else words
-
-
-def lit(text: str) -> Word:
-    return Word(text, (Part(PartKind.LIT, text),))
 
 
 def _param_name(p: Part) -> str | None:

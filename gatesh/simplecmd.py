@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gatesh import heredoc, treesit, words
 from gatesh.errors import Unparseable
-from gatesh.model import Assign, Part, PartKind, Program, Redirect, SimpleCommand, Word
+from gatesh.model import Assign, Part, PartKind, Program, Redirect, SimpleCommand, Word, lit
 from gatesh.treesit import REDIRECTS, WORDISH, check_comment, check_gaps
 
 TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
@@ -271,11 +271,6 @@ def _valid_name(src: bytes, c: TSNode) -> bool:
     base = src[c.start_byte:node.end_byte if node else c.start_byte].split(b"[", 1)[0]
     return bool(base) and not base[:1].isdigit() and base.replace(b"_", b"a").isalnum() and \
         base.isascii()
-
-
-def lit(text: str) -> Word:
-    """A literal word."""
-    return Word(text, (Part(PartKind.LIT, text),))
 
 
 def _redirect(r: Queued) -> Redirect:

@@ -12,7 +12,7 @@ import os
 from .model import PartKind, Word
 
 __all__ = ["Context", "PathTarget", "resolve_path", "path_class", "current_branch",
-           "PROTECTED_BRANCHES", "BUILD_OUTPUT"]
+           "BUILD_OUTPUT"]
 
 SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt",
                "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/mnt",
@@ -27,8 +27,6 @@ BUILD_OUTPUT = frozenset({
     "cmake-build-debug", "cmake-build-release", ".idea", "tmp", "temp", "logs", ".sass-cache",
     "site-packages", "vendor",
 })
-PROTECTED_BRANCHES = ("main", "master", "trunk", "develop", "development", "production", "prod",
-                      "release", "release/*", "releases/*", "stable", "live", "gh-pages")
 
 
 class Context:
@@ -181,7 +179,7 @@ def _expand(word: Word, ctx: Context) -> str | None:
             else:
                 out.append("/home/" + part.text[1:])
         elif part.kind is PartKind.VAR:
-            val = {"HOME": ctx.home, "PWD": ctx.cwd}.get(part.text, ctx.env.get(part.text))
+            val = _var(part.text, ctx)
             if val is None:
                 return None
             out.append(val)
@@ -201,6 +199,11 @@ def _expand(word: Word, ctx: Context) -> str | None:
     return "".join(out)
 
 
+def _var(name: str, ctx: Context) -> str | None:
+    """A variable's value at run time: the request's home and cwd, else its environment."""
+    return ctx.home if name == "HOME" else ctx.cwd if name == "PWD" else ctx.env.get(name)
+
+
 def _default_expansion(text: str, ctx: Context) -> str | None:
     """${NAME:-word} / ${NAME-word} with a literal word: the value bash will use."""
     inner = text[2:-1] if text.endswith("}") else ""
@@ -208,7 +211,7 @@ def _default_expansion(text: str, ctx: Context) -> str | None:
     name, _, word = inner.partition(":-" if colon else "-")
     if not name.isidentifier() or any(c in word for c in "$`\\'\"{}*?["):
         return None
-    val = {"HOME": ctx.home, "PWD": ctx.cwd}.get(name, ctx.env.get(name))
+    val = _var(name, ctx)
     if val is None or (colon and val == ""):
         return word
     return val

@@ -15,7 +15,6 @@ from .shellvalues import DATA_COMMANDS, bind, echo_output, split_words, unquoted
 __all__ = ["Unwrapped", "unwrap", "MAX_DEPTH"]
 
 MAX_DEPTH = 8
-_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "ash", "mksh", "yash", "gatesh"})
 
 
 class Unwrapped:

@@ -6,7 +6,7 @@ read from stdin, or an opaque payload the gate cannot read.  None means "not a w
 
 from __future__ import annotations
 
-from .model import Assign, Part, PartKind, Word
+from .model import Assign, PartKind, Word, lit
 from .steps import UNKNOWN_INPUT, Step, code_kw, join_code, skip_options
 
 __all__ = ["Step", "peel", "is_wrapper", "UNKNOWN_INPUT", "skip_options"]
@@ -46,7 +46,7 @@ def _env(argv: tuple[Word, ...]) -> Step | None:
                 continue
             if v is not None and "=" in v and not v.startswith("=") and v.split("=")[0].isidentifier():
                 name, _, val = v.partition("=")
-                assigns.append(Assign(name, Word(val, (Part(PartKind.LIT, val),))))
+                assigns.append(Assign(name, lit(val)))
                 i += 1
                 continue
             if v == "-":
@@ -62,7 +62,7 @@ def _env(argv: tuple[Word, ...]) -> Step | None:
                 payload = rest[k + 1:]
             else:
                 first = v[2:] if v.startswith("-S") else v.split("=", 1)[1]
-                payload = (Word(first, (Part(PartKind.LIT, first),)),) + rest[k + 1:]
+                payload = (lit(first),) + rest[k + 1:]
             return join_code(payload, "env -S")
     cmd = rest[i:]
     if not cmd:
