@@ -42,9 +42,20 @@ def known_vars(env: Mapping[str, str], cfg: Config, cwd: str,
     out = dict(env)
     out["HOME"] = env.get("HOME") or cfg.home
     out["PWD"] = cwd
+    if "SHELL" not in env:
+        out["SHELL"] = _login_shell()
     for i, p in enumerate(params):
         out[str(i)] = p
     return out
+
+
+def _login_shell() -> str:
+    """What bash puts in an unset SHELL: the user's login shell."""
+    import pwd
+    try:
+        return pwd.getpwuid(os.getuid()).pw_shell or "/bin/sh"
+    except KeyError:
+        return "/bin/sh"
 
 
 def _ruleset(cfg: Config, project_root: str) -> object:

@@ -41,6 +41,14 @@ def test_destructive_text_as_data_is_allowed(world):
     assert r.returncode == 0 and r.stdout == b"rm -rf /\n"
 
 
+def test_unset_shell_variable_is_the_login_shell_as_in_bash(world):
+    # bash fills an unset SHELL from the password database, so `$SHELL -c` runs a shell
+    assert "SHELL" not in world.env
+    r = world.run([gatesh_exe(), "-c", '$SHELL -c "rm -rf ~"'])
+    assert r.returncode == 126 and b"fs:rm_recursive_home" in r.stderr
+    assert os.path.exists(os.path.join(world.home, "precious.txt"))
+
+
 def test_no_human_mode_blocks_ask(world):
     world.env["GATESH_MODE"] = "no-human"
     r = world.run([gatesh_exe(), "-c", "git push --force origin main"])
