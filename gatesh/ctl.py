@@ -102,6 +102,21 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return rulescli.test_rules(cfg, args.files)
 
 
+def cmd_approve(args: argparse.Namespace) -> int:
+    from .console import run_console
+    return run_console(_config())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .launcher import run_agent
+    argv = list(args.agent)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise GateshError("nothing to run; usage: gatectl run -- AGENT [ARGS]")
+    return run_agent(_config(), argv)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gatectl", description="The human's side of gatesh.")
     p.add_argument("--version", action="version", version=f"gatectl (gatesh) {__version__}")
@@ -123,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("files", nargs="*", help="rule files to test (default: every loaded rule)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_rules)
+    a = sub.add_parser("approve", help="the approval console: run it in a separate terminal")
+    a.set_defaults(func=cmd_approve)
+    u = sub.add_parser("run", help="start an agent with gatesh as its shell, in a new session")
+    u.add_argument("agent", nargs=argparse.REMAINDER, help="-- AGENT [ARGS]")
+    u.set_defaults(func=cmd_run)
     return p
 
 

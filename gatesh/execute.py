@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["exec_bash", "original_environ"]
+__all__ = ["exec_bash", "original_environ", "isolate", "restore_caller_environ"]
 
 _COERCED = ("C.UTF-8", "C.utf8", "UTF-8")
 
@@ -42,8 +42,50 @@ def _fallback_environ() -> list[bytes]:
     return [k + b"=" + v for k, v in env.items()]
 
 
+_CALLER: list[list[bytes]] = []     # the caller's environment, carried across isolate()
+_CARRIER = "GATESH_ENVIRON"
+_BOOT = "import sys; from gatesh.shell import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _foreign(key: bytes) -> bool:
+    """Variables that change how the Python interpreter or the dynamic loader behave."""
+    return key.startswith((b"PYTHON", b"LD_"))
+
+
+def isolate(argv: list[str]) -> None:
+    """Re-execute gatesh under `python -I` without PYTHON* and LD_* in its own environment
+    when the caller set any (approval.md 5.4); returns only when nothing needs doing.
+
+    The caller's environment travels, byte for byte and in order, in one variable that the
+    isolated gatesh removes again before it reviews the command or execs bash."""
+    if sys.flags.isolated or not any(_foreign(k) for k in os.environb):
+        return
+    entries = original_environ()
+    env = {k: v for k, v in os.environb.items() if not _foreign(k)}
+    env[_CARRIER.encode()] = b"\0".join(entries).hex().encode()
+    os.execve(sys.executable, [sys.executable, "-I", "-c", _BOOT, *argv], env)
+
+
+def restore_caller_environ() -> None:
+    """In the isolated gatesh: put the caller's environment back in place."""
+    blob = os.environ.pop(_CARRIER, None)
+    if blob is None or not sys.flags.isolated:
+        return
+    data = bytes.fromhex(blob)
+    entries = data.split(b"\0") if data else []
+    _CALLER[:] = [entries]
+    for k in list(os.environb):
+        del os.environb[k]
+    for entry in entries:
+        k, sep, v = entry.partition(b"=")
+        if sep and k and k not in os.environb:
+            os.environb[k] = v
+
+
 def original_environ() -> list[bytes]:
     """The caller's environment as `NAME=value` byte strings, in the caller's order."""
+    if _CALLER:
+        return list(_CALLER[0])
     entries = _proc_environ()
     return _fallback_environ() if entries is None else entries
 

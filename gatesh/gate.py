@@ -140,7 +140,7 @@ def _severity(d: Decision) -> str | None:
 
 
 def _record_fields(req: Request, d: Decision) -> dict[str, object]:
-    return {
+    fields: dict[str, object] = {
         "event": "decision",
         "mode": d.mode,
         "cwd": req.cwd,
@@ -159,6 +159,25 @@ def _record_fields(req: Request, d: Decision) -> dict[str, object]:
         "pid": os.getpid(),
         "ppid": os.getppid(),
     }
+    a = d.approval
+    if a is not None:
+        fields["request"] = a.request_id  # type: ignore[attr-defined]
+        fields["approval"] = {"answer": a.reason, "approver_pid": a.approver_pid,  # type: ignore[attr-defined]
+                              "how": a.how, "seconds": a.seconds, "note": a.note}  # type: ignore[attr-defined]
+    return fields
+
+
+def _ask_human(d: Decision, req: Request, cfg: Config) -> Decision:
+    """Ask the approver; only a human's yes unblocks the command."""
+    from .approve import ask
+    try:
+        answer = ask(d, req.cwd, cfg)
+    except Exception as e:  # noqa: BLE001 - a failing approval path blocks the command
+        return replace(d, reason="internal_error",
+                       why=f"gatesh failed while asking for approval ({type(e).__name__}: {e})")
+    if answer.approved:
+        return replace(d, blocked=False, reason="approved", approval=answer)
+    return replace(d, reason=answer.reason, approval=answer)
 
 
 def enforce(req: Request, cfg: Config) -> Decision:
@@ -169,6 +188,8 @@ def enforce(req: Request, cfg: Config) -> Decision:
         d = failure(req.command, "internal_error",
                     f"gatesh failed while reviewing the command ({type(e).__name__}: {e})",
                     cfg.mode)
+    if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
+        d = _ask_human(d, req, cfg)
     from .audit import append
     try:
         append(cfg.audit_path, _record_fields(req, d))
@@ -178,31 +199,47 @@ def enforce(req: Request, cfg: Config) -> Decision:
     return d
 
 
+def _seconds(s: float) -> str:
+    return str(int(s)) if s >= 1 else f"{s:.1f}"
+
+
 def block_message(d: Decision) -> str:
     """The standard message, every line starting `gatesh: `."""
     from .display import visible
     from .policy import REASON_TEXT
+    a = d.approval
     if d.reason in ("bad_config", "bad_rules"):
         reason = d.why  # FILE:LINE: what is wrong; what to do
     else:
-        reason = REASON_TEXT.get(d.reason, d.why)
+        reason = REASON_TEXT.get(d.reason, d.why).format(
+            timeout=_seconds(a.seconds) if a is not None else "?",  # type: ignore[attr-defined]
+            detail=visible(a.detail) if a is not None else "")  # type: ignore[attr-defined]
+        if d.reason == "no_approver" and a is not None and a.detail and \
+                a.detail != "no approver is running":  # type: ignore[attr-defined]
+            reason += f" ({visible(a.detail)})"  # type: ignore[attr-defined]
     lines = [f"BLOCKED - the command was NOT executed: {reason}"]
     shown = visible(d.display, keep_newlines=True).split("\n")
     lines.append(f"command: {shown[0]}")
     lines.extend(f"         {ln}" for ln in shown[1:])
     if d.reason in ("audit_unwritable", "internal_error"):
         lines.append(f"why: {d.why}")
-    elif not d.matches and d.reason == "unparseable":
-        lines.append(f"why: {d.notes[0] if d.notes else d.why}")
+    elif not d.parsed:
+        detail = d.notes[0].removeprefix("unparseable: ") if d.notes else ""
+        lines.append(f"why: gatesh could not parse this command" +
+                     (f" ({detail})" if detail else ""))
     for m in d.matches:
         target = f" [{', '.join(m.targets)}]" if m.targets else ""
         lines.append(f"rule: {m.rule_id} ({m.severity.value}): {m.why}{target}")
         if m.safer:
             lines.append(f"safer: {m.safer}")
+    if a is not None and a.note:  # type: ignore[attr-defined]
+        lines.append(f"note from the human: {visible(a.note)}")  # type: ignore[attr-defined]
     lines.append("do not retry this command or a reworded, split or encoded equivalent, and do "
-                 "not try to start or answer the approver yourself. Tell the user what you "
+                 "not try to start or answer the approver yourself (gatesh rejects approvals "
+                 "from this session). Tell the user what you "
                  "wanted to run and why, then wait for their instruction, or continue with a "
                  "non-destructive alternative.")
     rule = d.matches[0].rule_id if d.matches else "-"
-    lines.append(f"status=blocked reason={d.reason} rule={rule}")
+    request = f" request={a.request_id}" if a is not None else ""  # type: ignore[attr-defined]
+    lines.append(f"status=blocked reason={d.reason}{request} rule={rule}")
     return "".join(f"gatesh: {ln}\n" for ln in lines)

@@ -318,7 +318,7 @@ class Decision(Record):
 
     __slots__ = ()
     _fields = ("verdict", "parsed", "matches", "why", "reason", "command", "display", "harness",
-               "mode", "blocked", "notes")
+               "mode", "blocked", "notes", "approval")
     verdict: Verdict              # what the rules say
     parsed: bool
     matches: tuple[Match, ...]
@@ -330,10 +330,11 @@ class Decision(Record):
     mode: str
     blocked: bool                 # the outcome: True means the command does not run
     notes: tuple[str, ...]        # explain lines (unwrapping steps, targets)
+    approval: object              # the approver's Answer (approve.Answer) when one was asked
 
     def __new__(cls, verdict: Verdict, parsed: bool, matches: tuple[Match, ...], why: str,
                 reason: str, command: str, display: str, harness: str = "",
                 mode: str = "enforce", blocked: bool = False,
-                notes: tuple[str, ...] = ()) -> Decision:
+                notes: tuple[str, ...] = (), approval: object = None) -> Decision:
         return tuple.__new__(cls, (verdict, parsed, matches, why, reason, command, display,
-                                   harness, mode, blocked, notes))
+                                   harness, mode, blocked, notes, approval))

@@ -1,7 +1,8 @@
 """Decide: matches, parse status and mode in; a verdict and whether the command runs, out.
 
 Fail closed: a command that did not parse is `ask` whatever its readable parts say; tamper
-is `deny`; until approvals exist, `ask` in enforce mode blocks as in no-human mode.
+is `deny`.  `ask` in enforce mode comes out blocked with reason `ask`: the gate then asks the
+approver (approve.py), and only a human's yes unblocks it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,17 @@ REASON_TEXT = {
     "tamper": "the command touches gatesh's approval channel, rules, config or log",
     "no_human": "it needs a human's approval and gatesh runs in no-human mode, where nobody "
                 "can give it",
-    "no_approver": "it needs a human's approval, and this gatesh cannot request one yet "
-                   "(ask is treated as in no-human mode)",
+    "ask": "it needs a human's approval",
+    "no_approver": "no approver is running; a human must run `gatectl approve` in a separate "
+                   "terminal",
+    "denied": "a human denied it in gatectl approve",
+    "timeout": "no decision within {timeout} s; treated as denied",
+    "disconnected": "the approver disconnected before deciding; treated as denied",
+    "invalid_approver": "the process answering on the approval socket is not a valid "
+                        "approver: {detail}",
+    "malformed_reply": "the approver's reply was malformed; treated as denied",
+    "interrupted": "the request was withdrawn by a signal before a human decided",
+    "traced": "gatesh is being traced, and a traced gate cannot ask for approval",
     "unparseable": "gatesh could not parse this command, and what it cannot read needs a "
                    "human's approval",
     "bad_config": "gatesh's configuration or rule files are invalid",
@@ -58,7 +68,7 @@ def decide(matches: tuple[Match, ...], parsed: bool, mode: str) -> Outcome:
     if mode == "dry-run":
         return Outcome(verdict, False, reason if reason != "allow" else "ask", why)
     if verdict is Verdict.ASK and reason not in ("unparseable",):
-        reason = "no_human" if mode == "no-human" else "no_approver"
+        reason = "no_human" if mode == "no-human" else "ask"
     elif verdict is Verdict.ASK and mode != "no-human":
         reason = "unparseable"
     return Outcome(verdict, True, reason, why)

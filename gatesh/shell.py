@@ -81,7 +81,8 @@ def _gate(text: str, origin: str, cfg: Config, params: tuple[str, ...] = ()) -> 
     decision = enforce(req, cfg)
     if decision.blocked:
         _write_stderr(block_message(decision))
-        return 126
+        signum = getattr(decision.approval, "signum", 0)
+        return 128 + signum if signum else 126
     return None
 
 
@@ -132,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gatesh` console script; returns only when nothing was executed."""
     argv = sys.argv if argv is None else argv
     try:
+        from .execute import isolate, restore_caller_environ
+        isolate(list(argv))
+        restore_caller_environ()
         return _run(list(argv))
     except _Blocked as e:
         _write_stderr(_blocked(e.reason, e.code))

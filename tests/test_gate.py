@@ -139,3 +139,16 @@ def test_script_file_is_gated_as_a_whole(world):
     r = world.run([gatesh_exe(), script])
     assert r.returncode == 126 and r.stdout == b""
     assert os.path.exists(os.path.join(world.home, "precious.txt"))
+
+
+def test_python_and_loader_variables_do_not_steer_the_gate(world, tmp_path):
+    # PYTHONINSPECT would leave an interpreter prompt behind a blocked command; the gate
+    # re-executes itself isolated, and the command still gets the caller's exact environment
+    env = {**world.env, "PYTHONINSPECT": "1", "PYTHONFOO": "x y", "LD_FOO": "z"}
+    r = world.run([gatesh_exe(), "-c", "rm -rf ~"], env=env)
+    assert r.returncode == 126 and r.stdout == b"" and b">>>" not in r.stderr
+    assert os.path.exists(os.path.join(world.home, "precious.txt"))
+    g = world.run([gatesh_exe(), "-c", "env"], env=env)
+    b = world.run(["/usr/bin/bash", "-c", "env"], env=env)
+    assert g.returncode == 0 and g.stdout == b.stdout
+    assert b"PYTHONFOO=x y\n" in g.stdout and b"GATESH" not in g.stdout
