@@ -163,7 +163,6 @@ def ask(d: Decision, cwd: str, cfg: Config) -> Answer:
 
     if _traced():
         return answer(False, "traced", detail="gatesh is being traced")
-    ex: _Exchange | None = None
     try:
         with terminal.interruptible():
             conn = _connect(channel.socket_path(cfg.runtime_dir), cfg.wait_for_approver)

@@ -63,7 +63,7 @@ class Pending:
         self.requester = requester
         self.writer = writer
         self.review = review              # gatesh's own Decision for the command
-        self.severity = severity          # "high" or "critical" (the stricter of both views)
+        self.severity = severity          # gatesh's own; "critical" if either side says so
         self.token = token                # typed to approve a critical request
         self.preview: tuple[str, ...] | None = None
         self.received = time.monotonic()
@@ -156,7 +156,7 @@ def _assess(cfg: Config, msg: dict[str, object], req: Requester) -> tuple[object
     sev = severity_of(d.matches)
     mine = sev.value if sev is not None else "high"
     claimed = msg.get("severity")
-    severity = "critical" if "critical" in (mine, claimed) else "high"
+    severity = "critical" if "critical" in (mine, claimed) else mine
     token = token_for(d, cwd, env) if severity == "critical" else ""
     return d, severity, token
 
@@ -173,6 +173,10 @@ class Approver:
         self.inode = 0
         self.server: asyncio.AbstractServer | None = None
         self.alarm = ""
+        # gatesh's own analysis (parse, review, preview) runs off the event loop, one job at
+        # a time: the parser and rule caches are not meant for concurrent use
+        from concurrent.futures import ThreadPoolExecutor
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatesh-review")
 
     # --- the socket -----------------------------------------------------------------
 
@@ -218,6 +222,7 @@ class Approver:
                                                       limit=1 << 21)
 
     def close(self) -> None:
+        self.worker.shutdown(wait=False, cancel_futures=True)
         for p in self.requests:
             if p.state == PENDING:
                 p.writer.close()
@@ -258,7 +263,9 @@ class Approver:
             if not _valid_request(first):
                 return
             req = requester_of(pid, uid, self.cfg.runtime_dir)
-            review, severity, token = await asyncio.to_thread(_assess, self.cfg, first, req)
+            loop = asyncio.get_running_loop()
+            review, severity, token = await loop.run_in_executor(self.worker, _assess,
+                                                                 self.cfg, first, req)
             pending = Pending(first, req, writer, review, severity, token)
             self.requests.append(pending)
             self._record("request", pending)
@@ -289,7 +296,8 @@ class Approver:
         env = _read_environ(p.requester.pid)
         try:
             from .blast import preview
-            p.preview = await asyncio.to_thread(preview, p.review, p.requester.cwd or "/", env)
+            p.preview = await asyncio.get_running_loop().run_in_executor(
+                self.worker, preview, p.review, p.requester.cwd or "/", env)
         except Exception as e:  # noqa: BLE001 - a preview failure is shown, never fatal
             p.preview = (f"blast radius unknown: {type(e).__name__}: {e}",)
         self.changed(p, "preview")

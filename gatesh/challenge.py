@@ -180,8 +180,8 @@ def names(site: Site, env: Mapping[str, str]) -> list[tuple[str, str]]:
         if not got and "push" in pos[:3]:
             refs = pos[pos.index("push") + 2:]
             got = [r.lstrip("+").rpartition(":")[2] for r in refs] or ["*current branch*"]
-        if pos[:1] == ["branch"]:
-            got += pos[1:]
+        if "branch" in pos[:3]:
+            got += pos[pos.index("branch") + 1:]
         out += [("branch", b.removeprefix("refs/heads/")) for b in got if b]
     out += [("bucket", u.group(1)) for u in map(_URL.match, args) if u]
     bucket = _after(args, "--bucket")

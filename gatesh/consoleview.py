@@ -21,6 +21,8 @@ STYLE = {
     "sel": "reverse",
     "critical": "bold fg:ansired",
     "high": "bold fg:ansiyellow",
+    "medium": "fg:ansiyellow",
+    "low": "",
     "label": "fg:ansicyan",
     "danger": "bold fg:ansiwhite bg:ansired",
     "dim": "fg:ansibrightblack",
@@ -44,7 +46,7 @@ def queue_fragments(rows: list[Pending], selected: Pending | None) -> Fragments:
     for p in rows:
         mark = "▶" if p is selected else " "
         if p.state == PENDING:
-            sev = "CRIT" if p.severity == "critical" else "high"
+            sev = "CRIT" if p.severity == "critical" else p.severity[:4]
             tail = f"{int(p.left()):>3}s"
             style = f"class:{p.severity}"
         else:

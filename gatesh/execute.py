@@ -44,7 +44,7 @@ def _fallback_environ() -> list[bytes]:
 
 _CALLER: list[list[bytes]] = []     # the caller's environment, carried across isolate()
 _CARRIER = "GATESH_ENVIRON"
-_BOOT = "import sys; from gatesh.shell import main; sys.exit(main(sys.argv[1:]))"
+_BOOT = "import sys; sys.argv = sys.argv[1:]; from gatesh.shell import main; sys.exit(main())"
 
 
 def _foreign(key: bytes) -> bool:

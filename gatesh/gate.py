@@ -225,7 +225,7 @@ def block_message(d: Decision) -> str:
         lines.append(f"why: {d.why}")
     elif not d.parsed:
         detail = d.notes[0].removeprefix("unparseable: ") if d.notes else ""
-        lines.append(f"why: gatesh could not parse this command" +
+        lines.append("why: gatesh could not parse this command" +
                      (f" ({detail})" if detail else ""))
     for m in d.matches:
         target = f" [{', '.join(m.targets)}]" if m.targets else ""

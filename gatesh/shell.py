@@ -131,11 +131,13 @@ def _run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gatesh` console script; returns only when nothing was executed."""
+    entry = argv is None   # started as a program, not called from Python (tests)
     argv = sys.argv if argv is None else argv
     try:
         from .execute import isolate, restore_caller_environ
-        isolate(list(argv))
-        restore_caller_environ()
+        if entry:
+            isolate(list(argv))
+            restore_caller_environ()
         return _run(list(argv))
     except _Blocked as e:
         _write_stderr(_blocked(e.reason, e.code))

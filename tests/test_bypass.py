@@ -57,12 +57,19 @@ def _sock(world) -> str:
 
 
 @pytest.fixture
-def console(world, tmp_path):
-    pane = Pane(str(tmp_path), world.env)
-    pane.start([gatectl_exe(), "approve"], cwd=world.home)
-    pane.wait_for(" pending  |")
-    yield pane
-    pane.close()
+def new_pane(world, tmp_path):
+    """Panes on private tmux servers, each killed at the end whatever the test did."""
+    made: list[Pane] = []
+
+    def make() -> Pane:
+        root = tmp_path / f"pane{len(made)}"
+        root.mkdir()
+        pane = Pane(str(root), world.env)
+        made.append(pane)
+        return pane
+    yield make
+    for pane in made:
+        pane.close()
 
 
 def _agent(world, script: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -124,8 +131,8 @@ def test_running_the_console_through_gatesh_is_tamper(world):
     assert not os.path.exists(_sock(world))
 
 
-def test_console_terminal_cannot_be_opened_while_it_runs(world, tmp_path):
-    console = Pane(str(tmp_path), world.env)
+def test_console_terminal_cannot_be_opened_while_it_runs(world, new_pane):
+    console = new_pane()
     # the shell keeps the pane's terminal after the console exits, to show TIOCEXCL cleared
     console.start(["sh", "-c", f"{gatectl_exe()} approve; echo exit=$?; sleep 30"])
     console.wait_for(" pending  |")
@@ -140,14 +147,13 @@ def test_console_terminal_cannot_be_opened_while_it_runs(world, tmp_path):
     console.wait_for("exit=0")
     r = subprocess.run(probe, capture_output=True, text=True, timeout=30,
                        start_new_session=True)
-    console.close()
     assert r.stdout.strip() == "opened"   # TIOCEXCL is cleared on a normal exit
 
 
-def test_console_cannot_be_traced_or_read(world, tmp_path):
+def test_console_cannot_be_traced_or_read(world, new_pane):
     # both sides without capabilities: as root, a capability-less tracer is refused any
     # process holding more capabilities than it, whatever the console does
-    console = Pane(str(tmp_path), world.env)
+    console = new_pane()
     console.start([*_unprivileged(), gatectl_exe(), "approve"], cwd=world.home)
     console.wait_for(" pending  |")
     pid = _console_pid(console)
@@ -169,7 +175,6 @@ def test_console_cannot_be_traced_or_read(world, tmp_path):
     assert lines["attach"] == str(errno.EPERM), r.stdout + r.stderr
     assert lines["environ"] == str(errno.EACCES)
     assert lines["mem"] == str(errno.EACCES)
-    console.close()
 
 
 def _console_pid(console) -> int:
@@ -177,16 +182,13 @@ def _console_pid(console) -> int:
     return console.pane_pid()
 
 
-def test_console_refuses_when_traced(world, tmp_path):
+def test_console_refuses_when_traced(world, new_pane):
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace is not installed")
-    pane = Pane(str(tmp_path), world.env)
-    try:
-        pane.start(["sh", "-c", f"{strace} -f -o /dev/null {gatectl_exe()} approve; "
-                    "echo exit=$?; sleep 30"])
-        screen = pane.wait_for("exit=")
-        assert "refusing to start" in screen and "traced" in screen
-        assert "exit=0" not in screen
-    finally:
-        pane.close()
+    pane = new_pane()
+    pane.start(["sh", "-c", f"{strace} -f -o /dev/null {gatectl_exe()} approve; "
+                "echo exit=$?; sleep 30"])
+    screen = pane.wait_for("exit=")
+    assert "refusing to start" in screen and "traced" in screen
+    assert "exit=0" not in screen

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -29,12 +31,19 @@ def _running_under(root: str) -> list[str]:
     return found
 
 
-def test_screenshot_renders_the_live_console(tmp_path):
-    out, tmp = tmp_path / "console.svg", tmp_path / "t"
-    tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp)}
+@pytest.fixture
+def short_tmp():
+    """The script's TMPDIR: short, since socket paths are limited to about 100 bytes."""
+    tmp = tempfile.mkdtemp(prefix="gs-")
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_screenshot_renders_the_live_console(tmp_path, short_tmp):
+    out = tmp_path / "console.svg"
     proc = subprocess.run([sys.executable, os.path.join(REPO, "docs", "screenshot.py"),
-                           str(out)], env=env, capture_output=True, text=True, timeout=180, check=False,
+                           str(out)], env={**os.environ, "TMPDIR": short_tmp},
+                          capture_output=True, text=True, timeout=180, check=False,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     svg = html.unescape(out.read_text()).replace("\xa0", " ")
@@ -43,5 +52,5 @@ def test_screenshot_renders_the_live_console(tmp_path):
                  "git push --force origin main", "gatectl run: bash -c", "branch main",
                  "1 commit on origin/main not in main would be lost", "type  main  and press"):
         assert text in svg, text
-    assert os.listdir(tmp) == []                                    # the temp dir is gone
-    assert _running_under(str(tmp)) == []                           # and nothing runs there
+    assert os.listdir(short_tmp) == []                              # the temp dir is gone
+    assert _running_under(short_tmp) == []                          # and nothing runs there
