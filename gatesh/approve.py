@@ -150,11 +150,11 @@ class _Exchange:
             pass
 
 
-def ask(d: Decision, cwd: str, cfg: Config) -> Answer:
+def ask(d: Decision, cwd: str, cfg: Config, req_id: str = "") -> Answer:
     """Send the request to the approver and wait; every path but a human's yes is a no."""
     import time
     from . import channel, terminal
-    req_id = channel.new_id()
+    req_id = req_id or channel.new_id()
     start = time.monotonic()
 
     def answer(approved: bool, reason: str, **kw: object) -> Answer:

@@ -24,6 +24,7 @@ from .record import Record
 __all__ = ["Approver", "Pending", "Requester", "ApproverBusy", "PENDING"]
 
 PENDING = "pending"
+ANCHOR_EVERY = 100
 _REQUEST_WAIT_S = 10.0
 
 
@@ -173,6 +174,7 @@ class Approver:
         self.inode = 0
         self.server: asyncio.AbstractServer | None = None
         self.alarm = ""
+        self.anchored = 0
         # gatesh's own analysis (parse, review, preview) runs off the event loop, one job at
         # a time: the parser and rule caches are not meant for concurrent use
         from concurrent.futures import ThreadPoolExecutor
@@ -341,20 +343,38 @@ class Approver:
         fields: dict[str, object] = {"event": event, "request": p.id, "gate_pid": r.pid,
                                      "severity": p.severity, "approver_pid": os.getpid()}
         if event == "request":
-            fields.update(command=p.command, cwd=r.cwd, session=r.sid, tty=r.tty,
+            from .mask import mask
+            fields.update(command=mask(p.command), cwd=r.cwd, session=r.sid, tty=r.tty,
                           registered=r.registered,
                           rules=[m.rule_id for m in getattr(p.review, "matches", ())])
         fields.update(extra)
         try:
-            append(self.cfg.audit_path, fields)
+            append(self.cfg.audit_path, fields, max_bytes=self.cfg.audit_max_bytes,
+                   export=self.cfg.audit_syslog)
         except AuditUnwritable as e:
             self.alarm = str(e)
+
+    def anchor(self, force: bool = False) -> None:
+        """Send the log's head to the export target (syslog/journald) at start, at exit and
+        every ANCHOR_EVERY records, so a truncated or rewritten log can be told from the
+        copy the agent cannot rewrite (approval.md 10.3)."""
+        if not self.cfg.audit_syslog:
+            return
+        from .auditexport import send_anchor
+        from .auditverify import head
+        seq, h = head(self.cfg.audit_path)
+        if seq and (force or seq >= self.anchored + ANCHOR_EVERY):
+            if send_anchor(self.cfg.audit_syslog, seq, h, self.cfg.audit_path):
+                self.anchored = seq
+            else:
+                self.alarm = "the audit anchor could not be sent to syslog"
 
     def record_event(self, event: str, **fields: object) -> None:
         from .audit import append
         from .errors import AuditUnwritable
         try:
-            append(self.cfg.audit_path, {"event": event, "approver_pid": os.getpid(), **fields})
+            append(self.cfg.audit_path, {"event": event, "approver_pid": os.getpid(), **fields},
+                   max_bytes=self.cfg.audit_max_bytes, export=self.cfg.audit_syslog)
         except AuditUnwritable as e:
             self.alarm = str(e)
 

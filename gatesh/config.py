@@ -15,13 +15,14 @@ from .record import Record
 __all__ = ["MODES", "Config", "load", "find_bash", "default_paths"]
 
 MODES = ("enforce", "dry-run", "no-human")
+AUDIT_MAX_BYTES = 10 << 20
 _BASH_CANDIDATES = ("/usr/bin/bash", "/bin/bash", "/usr/local/bin/bash", "/opt/homebrew/bin/bash")
 _KNOWN = {
     "mode": str, "bash": str, "approval": dict, "audit": dict, "rules": dict,
 }
 _KNOWN_SECTIONS = {
     "approval": {"timeout": (int, float), "wait_for_approver": (int, float)},
-    "audit": {"path": str},
+    "audit": {"path": str, "max_bytes": int, "syslog": (bool, str)},
     "rules": {"disable": list},
 }
 
@@ -32,7 +33,7 @@ class Config(Record):
     __slots__ = ()
     _fields = ("mode", "bash", "approval_timeout", "wait_for_approver", "path", "home",
                "config_dir", "state_dir", "runtime_dir", "audit_path", "user_rules_dir",
-               "disabled_rules", "cache_dir")
+               "disabled_rules", "cache_dir", "audit_max_bytes", "audit_syslog")
     mode: str
     bash: str
     approval_timeout: float
@@ -46,14 +47,19 @@ class Config(Record):
     user_rules_dir: str
     disabled_rules: tuple[str, ...]
     cache_dir: str               # $XDG_CACHE_HOME/gatesh: validated rule packs
+    audit_max_bytes: int         # rotate the audit log past this size (0: never)
+    audit_syslog: str | bool     # [audit] syslog: also send records there (False: off)
 
     def __new__(cls, mode: str, bash: str, approval_timeout: float, wait_for_approver: float,
                 path: str, home: str, config_dir: str, state_dir: str, runtime_dir: str,
                 audit_path: str, user_rules_dir: str,
-                disabled_rules: tuple[str, ...] = (), cache_dir: str = "") -> Config:
+                disabled_rules: tuple[str, ...] = (), cache_dir: str = "",
+                audit_max_bytes: int = AUDIT_MAX_BYTES,
+                audit_syslog: str | bool = False) -> Config:
         return tuple.__new__(cls, (mode, bash, approval_timeout, wait_for_approver, path, home,
                                    config_dir, state_dir, runtime_dir, audit_path,
-                                   user_rules_dir, disabled_rules, cache_dir))
+                                   user_rules_dir, disabled_rules, cache_dir,
+                                   audit_max_bytes, audit_syslog))
 
 
 def default_paths(env: Mapping[str, str]) -> dict[str, str]:
@@ -144,7 +150,8 @@ def _validate(path: str, data: dict[str, object], text: str) -> None:
                 kind = allowed.get(sub)
                 if kind is None:
                     raise ConfigError(path, _line_of(text, sub), f"unknown setting {key}.{sub}")
-                if not isinstance(subval, kind) or isinstance(subval, bool):
+                bool_ok = isinstance(kind, tuple) and bool in kind
+                if not isinstance(subval, kind) or (isinstance(subval, bool) and not bool_ok):
                     raise ConfigError(path, _line_of(text, sub), f"{key}.{sub} has the wrong type")
 
 
@@ -180,6 +187,17 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     if not 1 <= timeout <= 3600:
         raise ConfigError(path, _line_of(text, "timeout"), "approval.timeout must be 1..3600 s")
     audit_path = str(audit.get("path") or os.path.join(paths["state_dir"], "audit.jsonl"))
+    max_bytes = int(audit.get("max_bytes", AUDIT_MAX_BYTES))
+    if max_bytes != 0 and max_bytes < 1024:
+        raise ConfigError(path, _line_of(text, "max_bytes"),
+                          "audit.max_bytes must be 0 (never rotate) or at least 1024")
+    syslog = audit.get("syslog", False)
+    if syslog is not False:
+        from .auditexport import target_of
+        try:
+            target_of(syslog)  # type: ignore[arg-type]
+        except ValueError as e:
+            raise ConfigError(path, _line_of(text, "syslog"), f"audit.{e}") from None
     return Config(
         mode=mode,
         bash=bash,
@@ -194,4 +212,6 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         user_rules_dir=os.path.join(paths["config_dir"], "rules"),
         disabled_rules=tuple(str(r) for r in rules.get("disable", [])),
         cache_dir=paths["cache_dir"],
+        audit_max_bytes=max_bytes,
+        audit_syslog=syslog,  # type: ignore[arg-type]
     )

@@ -283,9 +283,14 @@ class Console:
         self.select(rows[max(0, min(len(rows) - 1, i + step))])
 
     async def _tick(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(0.25)
+            ticks += 1
             self.approver.expire()
+            if ticks % 20 == 0:
+                await asyncio.get_running_loop().run_in_executor(self.approver.worker,
+                                                                 self.approver.anchor)
             if self.approver.socket_replaced() and not self.approver.alarm:
                 self.approver.alarm = ("the approval socket was replaced by another process; "
                                        "gates may be talking to an impostor")
@@ -339,11 +344,13 @@ def run_console(cfg: Config) -> int:
         console.approver.bind()
         console.approver.record_event("approver_start", tty=os.ttyname(fd),
                                       socket=console.approver.path)
+        console.approver.anchor(force=True)
         inp, out = _terminal_io(fd)
         try:
             return asyncio.run(console.main(inp, out))
         finally:
             console.approver.record_event("approver_stop")
+            console.approver.anchor(force=True)
     finally:
         try:
             terminal.set_exclusive(fd, False)

@@ -117,6 +117,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_agent(_config(), argv)
 
 
+def cmd_log(args: argparse.Namespace) -> int:
+    cfg = _config()
+    if args.action in ("verify", "anchor"):
+        from . import auditverify
+        return auditverify.verify(cfg, args) if args.action == "verify" else \
+            auditverify.anchor(cfg, args)
+    from .logview import show
+    return show(cfg, args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import run_report
+    return run_report(_config(), args)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gatectl", description="The human's side of gatesh.")
     p.add_argument("--version", action="version", version=f"gatectl (gatesh) {__version__}")
@@ -143,6 +158,24 @@ def _parser() -> argparse.ArgumentParser:
     u = sub.add_parser("run", help="start an agent with gatesh as its shell, in a new session")
     u.add_argument("agent", nargs=argparse.REMAINDER, help="-- AGENT [ARGS]")
     u.set_defaults(func=cmd_run)
+    lg = sub.add_parser("log", help="show, follow or verify the audit log")
+    lg.add_argument("action", nargs="?", choices=["show", "verify", "anchor"], default="show")
+    lg.add_argument("--since", help="only records newer than this (30m, 2h, 7d, or an ISO time)")
+    lg.add_argument("--verdict", choices=["allow", "ask", "deny"])
+    lg.add_argument("--rule", help="only records naming this rule id (glob)")
+    lg.add_argument("--session", help="only records from this session (gate pid's session id)")
+    lg.add_argument("--grep", help="only records whose command contains this text")
+    lg.add_argument("--follow", "-f", action="store_true", help="keep printing new records")
+    lg.add_argument("--json", action="store_true", help="one JSON record per line")
+    lg.add_argument("--anchor", dest="anchors", action="append", default=[],
+                    help="SEQ:HASH kept elsewhere; verify checks the log still holds it")
+    lg.set_defaults(func=cmd_log)
+    rp = sub.add_parser("report", help="what the gate asked or denied over a time window")
+    rp.add_argument("--since", default="7d", help="window start (30m, 2h, 7d, or an ISO time)")
+    rp.add_argument("--until", help="window end (default: now)")
+    rp.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    rp.add_argument("--json", action="store_true", help="machine-readable summary")
+    rp.set_defaults(func=cmd_report)
     return p
 
 

@@ -140,13 +140,14 @@ def _severity(d: Decision) -> str | None:
 
 
 def _record_fields(req: Request, d: Decision) -> dict[str, object]:
+    from .mask import mask  # credentials in the text never reach the log (nor does the env)
     fields: dict[str, object] = {
         "event": "decision",
         "mode": d.mode,
         "cwd": req.cwd,
         "origin": req.origin,
-        "command": d.command,
-        "inner": d.display,
+        "command": mask(d.command),
+        "inner": mask(d.display),
         "harness": d.harness,
         "verdict": d.verdict.value,
         "parsed": d.parsed,
@@ -167,11 +168,11 @@ def _record_fields(req: Request, d: Decision) -> dict[str, object]:
     return fields
 
 
-def _ask_human(d: Decision, req: Request, cfg: Config) -> Decision:
+def _ask_human(d: Decision, req: Request, cfg: Config, request_id: str) -> Decision:
     """Ask the approver; only a human's yes unblocks the command."""
     from .approve import ask
     try:
-        answer = ask(d, req.cwd, cfg)
+        answer = ask(d, req.cwd, cfg, request_id)
     except Exception as e:  # noqa: BLE001 - a failing approval path blocks the command
         return replace(d, reason="internal_error",
                        why=f"gatesh failed while asking for approval ({type(e).__name__}: {e})")
@@ -188,11 +189,20 @@ def enforce(req: Request, cfg: Config) -> Decision:
         d = failure(req.command, "internal_error",
                     f"gatesh failed while reviewing the command ({type(e).__name__}: {e})",
                     cfg.mode)
-    if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
-        d = _ask_human(d, req, cfg)
     from .audit import append
+    if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
+        from .channel import new_id
+        request_id = new_id()
+        try:  # the wait itself is on record: a gate killed while waiting still left a trace
+            append(cfg.audit_path, {**_record_fields(req, d), "event": "pending",
+                                    "outcome": "waiting", "request": request_id},
+                   max_bytes=cfg.audit_max_bytes, export=cfg.audit_syslog)
+        except AuditUnwritable as e:
+            return replace(d, reason="audit_unwritable", why=str(e))
+        d = _ask_human(d, req, cfg, request_id)
     try:
-        append(cfg.audit_path, _record_fields(req, d))
+        append(cfg.audit_path, _record_fields(req, d), max_bytes=cfg.audit_max_bytes,
+               export=cfg.audit_syslog)
     except AuditUnwritable as e:
         if cfg.mode != "dry-run":
             d = replace(d, blocked=True, reason="audit_unwritable", why=str(e))

@@ -303,3 +303,32 @@ def test_twenty_gates_at_once_are_each_decided_exactly_once(bench):
     by_id = {a["request"]: a["answer"] for a in answers}
     for d in decisions:
         assert (d["outcome"] == "run") == (by_id[d["request"]] == "approve")
+
+
+def test_console_anchors_the_log_in_syslog_at_start_and_exit(bench, tmp_path):
+    import json
+    import socket
+    sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = str(tmp_path / "log.sock")
+    sink.bind(path)
+    sink.settimeout(20)
+    bench.world.write_config(f'[audit]\nsyslog = "{path}"\n')
+    bench.start_console()
+
+    def anchors() -> list[dict[str, object]]:
+        out = []
+        while True:
+            data = sink.recv(65536).decode()
+            if "gatesh-anchor " in data:
+                out.append(json.loads(data.split("gatesh-anchor ", 1)[1]))
+                return out
+
+    first = anchors()[0]
+    recs = bench.world.records()
+    assert first["seq"] == recs[-1]["seq"] and first["hash"] == recs[-1]["hash"]
+    bench.pane.keys("q")
+    last = anchors()[0]
+    recs = bench.world.records()
+    assert recs[-1]["event"] == "approver_stop"
+    assert last["seq"] == recs[-1]["seq"] and last["hash"] == recs[-1]["hash"]
+    sink.close()

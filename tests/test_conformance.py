@@ -310,7 +310,10 @@ def test_shdiff_corpus(shells: Shells, mode: str, tmp_path: object) -> None:
                XDG_CACHE_HOME=os.path.join(root, "cache"),
                XDG_RUNTIME_DIR=os.path.join(root, "run"), GATESH_MODE="dry-run")
     # shdiff gives each case a fixed environment; --env passes the gate's settings through
-    args = [sys.executable, _SHDIFF, "--shell", exe, "--mode", mode, "-q", "--jobs", "8"]
+    # cases that start dozens of nested shells get 15 s (not 5): a loaded machine is not a
+    # conformance failure
+    args = [sys.executable, _SHDIFF, "--shell", exe, "--mode", mode, "-q", "--jobs", "8",
+            "--timeout", "15"]
     for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR",
                 "GATESH_MODE"):
         args += ["--env", f"{key}={env[key]}"]

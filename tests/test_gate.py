@@ -124,9 +124,13 @@ def test_every_decision_is_recorded_before_exec(world):
     world.run([gatesh_exe(), "-c", "true"])
     world.run([gatesh_exe(), "-c", "rm -rf ~"])
     recs = world.records()
+    # an `ask` leaves a pending record before the approval wait, then the decision
+    assert [r["event"] for r in recs] == ["decision", "pending", "decision"]
+    assert recs[1]["request"] == recs[2]["request"]
+    recs = [r for r in recs if r["event"] == "decision"]
     assert [r["verdict"] for r in recs] == ["allow", "ask"]
     assert [r["outcome"] for r in recs] == ["run", "blocked"]
-    assert recs[1]["prev"] == recs[0]["hash"]
+    assert world.records()[2]["prev"] == world.records()[1]["hash"]
     for key in ("ts", "mode", "cwd", "command", "inner", "verdict", "rules", "outcome"):
         assert key in recs[0]
     assert recs[0]["cwd"] == world.project
