@@ -52,17 +52,6 @@ class Answer(Record):
                                    seconds, signum, detail))
 
 
-def _traced() -> bool:
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"TracerPid:"):
-                    return int(line.split()[1]) != 0
-    except (OSError, ValueError, IndexError):
-        return False
-    return False
-
-
 def _connect(path: str, wait_s: float) -> _socket.socket | str:
     """A connected socket, or the one-line reason there is no approver."""
     import socket
@@ -161,7 +150,8 @@ def ask(d: Decision, cwd: str, cfg: Config, req_id: str = "") -> Answer:
         return Answer(approved, reason, req_id, seconds=round(time.monotonic() - start, 3),
                       **kw)  # type: ignore[arg-type]
 
-    if _traced():
+    from .procinfo import tracer_pid
+    if tracer_pid() > 0:
         return answer(False, "traced", detail="gatesh is being traced")
     try:
         with terminal.interruptible():

@@ -337,22 +337,16 @@ class Approver:
         self.changed(p, state)
 
     def _record(self, event: str, p: Pending, **extra: object) -> None:
-        from .audit import append
-        from .errors import AuditUnwritable
         r = p.requester
-        fields: dict[str, object] = {"event": event, "request": p.id, "gate_pid": r.pid,
-                                     "severity": p.severity, "approver_pid": os.getpid()}
+        fields: dict[str, object] = {"request": p.id, "gate_pid": r.pid,
+                                     "severity": p.severity}
         if event == "request":
             from .mask import mask
             fields.update(command=mask(p.command), cwd=r.cwd, session=r.sid, tty=r.tty,
                           registered=r.registered,
                           rules=[m.rule_id for m in getattr(p.review, "matches", ())])
         fields.update(extra)
-        try:
-            append(self.cfg.audit_path, fields, max_bytes=self.cfg.audit_max_bytes,
-                   export=self.cfg.audit_syslog)
-        except AuditUnwritable as e:
-            self.alarm = str(e)
+        self.record_event(event, **fields)
 
     def anchor(self, force: bool = False) -> None:
         """Send the log's head to the export target (syslog/journald) at start, at exit and

@@ -82,6 +82,20 @@ def _last_line(fd: int, size: int) -> bytes:
     return lines[-1]
 
 
+def last_complete_line(fd: int) -> bytes:
+    """The file's last non-blank newline-terminated line (without the newline), read from
+    its tail; b"" when it holds none.  A partly written line after it is ignored."""
+    size = os.fstat(fd).st_size
+    start = max(0, size - _TAIL)
+    while True:
+        data = os.pread(fd, size - start, start)
+        body = data[:data.rfind(b"\n") + 1].rstrip()
+        cut = body.rfind(b"\n")
+        if cut >= 0 or start == 0:
+            return body[cut + 1:]
+        start = 0  # the last complete line is longer than the tail: read it all
+
+
 def _seq_hash(line: bytes) -> tuple[int, str]:
     import json
     try:

@@ -225,17 +225,15 @@ def _report_exports(cfg: Config) -> None:
 
 def head(path: str) -> tuple[int, str]:
     """(seq, hash) of the log's last complete record; (0, GENESIS) for an empty log."""
-    from .audit import GENESIS, log_files
+    from .audit import GENESIS, last_complete_line, log_files
     for f in reversed(log_files(path)):
         try:
             with open(f, "rb") as fh:
-                data = fh.read()
+                line = last_complete_line(fh.fileno())
         except FileNotFoundError:
             continue
-        end = data.rfind(b"\n")
-        lines = [ln for ln in data[:end + 1].split(b"\n") if ln.strip()]
-        if lines:
-            rec = _parse(lines[-1] + b"\n")
+        if line.strip():
+            rec = _parse(line + b"\n")
             if isinstance(rec, str):
                 raise GateshError(f"{f}: the last record is damaged ({rec}); "
                                   "run gatectl log verify")

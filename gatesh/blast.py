@@ -15,7 +15,8 @@ import subprocess
 from collections.abc import Mapping
 from time import monotonic
 
-from .challenge import PROD, names, sites
+from .challenge import names, sites
+from .checks import PROD
 from .model import Decision
 
 __all__ = ["preview", "walk", "walk_all", "human_size", "plural", "Budget", "FAILS"]

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from .model import Decision, Match, Severity
 from .record import Record
 
-__all__ = ["Site", "sites", "target_paths", "names", "token_for", "WORDS", "PROD"]
+__all__ = ["Site", "sites", "target_paths", "names", "token_for", "WORDS"]
 
 WORDS = ("amber", "basil", "cedar", "delta", "ember", "fjord", "grove", "harbor", "indigo",
          "juniper", "kestrel", "lantern", "meadow", "nectar", "orchid", "pebble", "quartz",
@@ -31,7 +31,6 @@ _URL = re.compile(r"^(?:s3|gs|az|r2|abfss?|wasbs?)://([^/]+)")
 _SQL = re.compile(r"(?is)\b(?:(DROP)\s+(?:DATABASE|SCHEMA|KEYSPACE)|"
                   r"DROP\s+(?:TABLE|VIEW|COLLECTION)|TRUNCATE(?:\s+TABLE)?|DELETE\s+FROM|UPDATE)"
                   r"\s+(?:IF\s+EXISTS\s+)?[`\"\[]?([A-Za-z0-9_.$-]+)")
-PROD = re.compile(r"(?i)(?:^|[^a-z0-9])(?:prod|production|prd|live)(?:[^a-z0-9]|$)")
 _KUBE_VALUE = ("-n", "--namespace", "-l", "--selector", "-f", "--filename", "--context", "-o",
                "--output", "--cluster", "--kubeconfig", "--field-selector", "--grace-period",
                "--timeout", "--cascade", "--user", "-k", "--kustomize")

@@ -8,14 +8,14 @@ import re
 from .facts import Facts
 from .model import Invocation, Match, Severity, Verdict
 
-__all__ = ["production_markers", "sql_texts", "unknown_command", "input_danger", "source"]
+__all__ = ["production_markers", "sql_texts", "unknown_command", "input_danger", "source", "PROD"]
 
 _DESTRUCTIVE_FLAGS = frozenset({"-r", "-R", "-f", "--force", "--recursive", "--delete",
                                 "--hard", "--no-preserve-root", "-D"})
 _DANGER_CLASSES = frozenset({"root", "system", "home", "home_config", "device"})
 
 
-_PROD = re.compile(r"(?i)(?:^|[^a-z0-9])(?:prod|production|prd|live)(?:[^a-z0-9]|$)")
+PROD = re.compile(r"(?i)(?:^|[^a-z0-9])(?:prod|production|prd|live)(?:[^a-z0-9]|$)")
 _PROD_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "CLOUDSDK_ACTIVE_CONFIG_NAME",
              "CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "AZURE_SUBSCRIPTION_ID",
              "KUBE_CONTEXT", "TF_WORKSPACE", "PULUMI_STACK", "ENVIRONMENT", "ENV", "STAGE",
@@ -40,25 +40,25 @@ def production_markers(f: Facts) -> list[str]:
     found: list[str] = []
     for w in f.inv.argv[1:]:
         v = w.value
-        if v is not None and _PROD.search(v):
+        if v is not None and PROD.search(v):
             found.append(v)
     for a in f.inv.assigns:
         v = a.value.value if a.value is not None else None
-        if v is not None and _PROD.search(v):
+        if v is not None and PROD.search(v):
             found.append(f"{a.name}={v}")
     env = f.ctx.env
     for name in _PROD_ENV:
         v = env.get(name)
-        if v and _PROD.search(v):
+        if v and PROD.search(v):
             found.append(f"{name}={v}")
     if f.name in ("terraform", "tofu", "terragrunt"):
         ws = _read_marker(os.path.join(f.ctx.cwd, ".terraform", "environment"))
-        if ws and _PROD.search(ws):
+        if ws and PROD.search(ws):
             found.append(f"workspace {ws}")
     if f.name in ("kubectl", "helm", "k9s", "kubectx", "oc"):
         cfg = (env.get("KUBECONFIG") or os.path.join(f.ctx.home, ".kube", "config")).split(":")[0]
         kctx = _read_marker(cfg, "current-context:")
-        if kctx and _PROD.search(kctx) and not any(x in f.flags for x in ("--context", "--kube-context")):
+        if kctx and PROD.search(kctx) and not any(x in f.flags for x in ("--context", "--kube-context")):
             found.append(f"context {kctx}")
     return found
 
