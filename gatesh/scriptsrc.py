@@ -10,7 +10,7 @@ import os
 
 from .bashargs import CommandLine
 
-__all__ = ["Blocked", "Unsupported", "script_text", "stdin_text"]
+__all__ = ["Blocked", "StdinSession", "Unsupported", "script_text", "stdin_text"]
 
 _DEFAULT_PATH = "/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin:."
 # A script on a pipe is read to EOF before it is gated.  A pipe that stays quiet this long
@@ -26,6 +26,14 @@ class Blocked(Exception):
     def __init__(self, reason: str, code: str, status: int = 126) -> None:
         super().__init__(reason)
         self.reason, self.code, self.status = reason, code, status
+
+
+class StdinSession(Exception):
+    """stdin is a pipe that stays open: gate commands as they arrive (stdinsession)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__("stdin session")
+        self.data = data
 
 
 class Unsupported(Exception):
@@ -214,8 +222,8 @@ def stdin_text() -> str | None:
     """Commands bash would read from a redirected stdin; None when there are none.
 
     A regular file is read with pread from its current offset, so nothing is consumed.
-    A pipe is read to EOF and its bytes put back on fd 0 in a new pipe.  A terminal is an
-    interactive session: not supported yet.
+    A pipe that ends at once is read to EOF and its bytes put back on fd 0 in a new pipe; one
+    that stays open raises StdinSession.  A terminal is an interactive session (session.py).
     """
     import stat
 
@@ -228,7 +236,10 @@ def stdin_text() -> str | None:
     if os.isatty(0):
         raise Unsupported("interactive sessions (commands typed on a terminal) are")
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):   # libuv hands out sockets
-        data = _read_pipe(0, "stdin sessions")
+        from .stdinsession import read_script
+        data, ended = read_script(0)
+        if not ended:
+            raise StdinSession(data)   # the pipe stays open: commands arrive as they are written
         _refill_fd(0, data)
         return os.fsdecode(data)
     if not stat.S_ISREG(st.st_mode):

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 from .bashargs import (COMMAND, HELP, SCRIPT, STDIN, USAGE, VERSION, WORDEXP, CommandLine,
                        parse_argv)
-from .scriptsrc import Blocked as _Blocked, Unsupported as _Unsupported, script_text, stdin_text
+from .scriptsrc import Blocked as _Blocked, StdinSession as _StdinSession, Unsupported as _Unsupported
+from .scriptsrc import script_text, stdin_text
 
 __all__ = ["main", "parse_argv", "CommandLine", "COMMAND", "HELP", "SCRIPT", "STDIN", "USAGE",
            "VERSION", "WORDEXP"]
@@ -104,9 +105,13 @@ def _run(argv: list[str]) -> int:
             raise _Blocked("bash --wordexp is not supported by gatesh", "unsupported")
         if inv.kind == STDIN:
             if interactive:
-                return _unsupported("interactive sessions (-i without -c) are" if inv.interactive
-                                    else "interactive sessions (commands typed on a terminal) are")
-            text = stdin_text()
+                from .sessionstart import run as run_session
+                return run_session(_load_config(), list(argv))
+            try:
+                text = stdin_text()
+            except _StdinSession as e:
+                from .stdinsession import run as run_stdin
+                return run_stdin(_load_config(), list(argv), e.data)
             origin = "script"
             passthrough = text is None
         elif inv.kind == SCRIPT:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import signal
 
-__all__ = ["default_signals_for_exec", "lock_exclusive"]
+__all__ = ["default_signals_for_exec", "lock_exclusive", "fork_session_pty", "foreground_job",
+           "reads_raw_keys", "take_back_input", "interrupt_char"]
 
 # CPython sets these to SIG_IGN at start-up, and an ignored signal stays ignored across
 # exec: bash would then see SIGPIPE ignored (`yes | head -1` would make `yes` fail with
@@ -146,8 +147,9 @@ class raw_terminal:
     """Within the block the terminal on fd is raw (no echo, no line editing, no signal keys);
     its previous mode comes back on exit, with TCSAFLUSH.  A no-op when fd is not a terminal."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, keep_input: bool = False) -> None:
         self.fd = fd
+        self.keep_input = keep_input   # a shell's caller may type before it is ready
         self.saved: list[int | list[bytes | int]] | None = None
 
     def __enter__(self) -> raw_terminal:
@@ -155,7 +157,7 @@ class raw_terminal:
         import tty
         try:
             self.saved = termios.tcgetattr(self.fd)
-            tty.setraw(self.fd, termios.TCSAFLUSH)
+            tty.setraw(self.fd, termios.TCSANOW if self.keep_input else termios.TCSAFLUSH)
         except termios.error:
             self.saved = None
         return self
@@ -164,7 +166,8 @@ class raw_terminal:
         import termios
         if self.saved is not None:
             try:
-                termios.tcsetattr(self.fd, termios.TCSAFLUSH, self.saved)
+                termios.tcsetattr(self.fd, termios.TCSADRAIN if self.keep_input
+                                  else termios.TCSAFLUSH, self.saved)
             except termios.error:
                 pass  # the terminal is gone
 
@@ -230,3 +233,75 @@ class SignalPipe:
 
 def _note_signal(signum: int, frame: object) -> None:
     """No work in a handler: the wakeup fd already carries the signal number."""
+
+
+# --- the interactive session's pty (session.py) ------------------------------------------
+
+def fork_session_pty(size: tuple[int, int] | None,
+                     mode_from: int | None = None) -> tuple[int, int, int]:
+    """Fork a child in a new session on a new pty; the parent keeps the slave open too.
+
+    The new terminal starts in the mode of the terminal on mode_from (echo off stays off, as
+    pexpect's echo=False asks).  Returns (pid, master, slave) in the parent, (0, -1, -1) in
+    the child.  The parent's slave descriptor lets it look at the child's terminal
+    (foreground job, mode, unread input).
+    """
+    import termios
+    master, slave = os.openpty()
+    if size:
+        set_winsize(slave, size)
+    if mode_from is not None:
+        try:
+            termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(mode_from))
+        except termios.error:
+            pass
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(master)
+            os.login_tty(slave)
+        except BaseException as e:
+            os.write(2, f"gatesh: cannot set up the session's pty: {e}\n".encode())
+            os._exit(127)
+        return 0, -1, -1
+    return pid, master, slave
+
+
+def foreground_job(fd: int) -> int:
+    """The foreground process group of the terminal on fd (-1 when unknown)."""
+    try:
+        return os.tcgetpgrp(fd)
+    except OSError:
+        return -1
+
+
+def reads_raw_keys(fd: int) -> bool:
+    """True when the terminal is in non-canonical mode (readline, an editor), not line mode."""
+    import termios
+    try:
+        return not termios.tcgetattr(fd)[3] & termios.ICANON
+    except termios.error:
+        return False
+
+
+def take_back_input(slave: int) -> int:
+    """Discard what was typed into the terminal and not yet read; returns how many bytes."""
+    import fcntl
+    import struct
+    import termios
+    try:
+        n = struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+        termios.tcflush(slave, termios.TCIFLUSH)
+    except OSError:
+        return 0
+    return n
+
+
+def interrupt_char(fd: int) -> bytes:
+    """The terminal's VINTR character (^C unless changed with stty)."""
+    import termios
+    try:
+        c = termios.tcgetattr(fd)[6][termios.VINTR]
+    except termios.error:
+        return b"\x03"
+    return c if isinstance(c, bytes) else bytes([c])

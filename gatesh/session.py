@@ -1,0 +1,287 @@
+"""Interactive gatesh: the real bash in a pty, each command line gated before bash reads it.
+
+The copy loop is the launcher's (pump.Pump) with one difference: while bash is at its prompt
+(marked by shell-hooks/bashrc on a private pipe, and checked against the terminal's foreground
+job), typed input is held here until it forms a complete command, which is gated and then
+forwarded untouched, or replaced by `__gatesh_blocked` so that the next prompt reports the
+failure.  While a program runs in the foreground its input passes through.  A command that
+needs a human is reviewed in a forked gate whose answer is one more descriptor in the select.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+
+from . import terminal
+from .pump import Pump
+from .sessionask import Asking
+from .sessionline import edit, needs_more, take_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Config
+
+__all__ = ["Session"]
+
+_BLOCKED_CALL = b"__gatesh_blocked"
+_RECENT = 1 << 16   # input passed through, kept to take back what nobody read
+
+
+class Session(Pump):
+    """The interactive copy loop; bash is the child, gatesh stays the parent."""
+
+    def __init__(self, cfg: Config, bash: int, master: int, slave: int, hook_r: int,
+                 hook_w: int, in_fd: int | None, tty_fd: int | None,
+                 sig: terminal.SignalPipe, argv0: str) -> None:
+        super().__init__(bash, master, in_fd, tty_fd, sig)
+        self.cfg, self.slave, self.hook_r, self.hook_w, self.argv0 = (
+            cfg, slave, hook_r, hook_w, argv0)
+        self.out_fd = 1
+        self.err_fd = 2
+        self.crlf = tty_fd is not None
+        self.at_prompt = False
+        self.held = bytearray()       # input held while bash is at its prompt
+        self.lines: list[str] = []    # lines of a command bash is still reading (PS2)
+        self.typed = bytearray()      # the bytes of those lines, as they were typed
+        self.recent = bytearray()
+        self.asking: Asking | None = None
+        self.hook_buf = bytearray()
+        self.hook_open = True
+        self.shown = b""              # the blocked command, shown where bash would echo it
+        self.after_block: tuple[bytes, int] | None = None   # (message, status) to deliver
+        self.out_held: bytearray | None = None  # bash's output while it echoes the stand-in
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def step(self, timeout: float | None) -> bool:
+        rlist = [self.sig.fd, self.hook_r] if self.hook_open else [self.sig.fd]
+        if self.master_open:
+            rlist.append(self.master)
+        if self.in_fd is not None and len(self.pending) < 65536 and len(self.held) < 1 << 20:
+            rlist.append(self.in_fd)
+        if self.asking is not None:
+            rlist.append(self.asking.fd)
+        wlist = [self.master] if self.pending and self.master_open else []
+        r, w, _ = select.select(rlist, wlist, [], timeout)
+        if self.sig.fd in r:
+            self.handle_signals()
+        if self.master in r:
+            self.handle_master_read()
+        if self.hook_open and self.hook_r in r:
+            self.handle_hook()
+        if self.asking is not None and self.asking.fd in r:
+            self.handle_answer()
+        if self.in_fd is not None and self.in_fd in r:
+            self.handle_input()
+        if self.master in w:
+            self.handle_master_write()
+        if self.eof_due and not self.pending and self.master_open and not self.held:
+            if not terminal.send_eof(self.master):      # readline: ^D on an empty line
+                self.pending += b"\x04"
+            self.eof_due = False
+        return bool(r or w)
+
+    def handle_signals(self) -> None:
+        for signum in self.sig.read():
+            if signum == signal.SIGCHLD:
+                self.reap()
+            elif signum == signal.SIGWINCH:
+                self.handle_resize()
+            elif signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
+                if self.asking is not None:
+                    self.asking.interrupt(signum)
+                if self.status is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self.agent, signum)
+
+    def reap(self) -> None:
+        with contextlib.suppress(ChildProcessError):
+            while (found := os.waitpid(-1, os.WNOHANG))[0]:
+                if found[0] == self.agent:
+                    self.status = found[1]
+                elif self.asking is not None:
+                    self.asking.reaped(found[0])
+
+    # --- input ------------------------------------------------------------------------
+
+    def handle_input(self) -> None:
+        assert self.in_fd is not None
+        try:
+            data = os.read(self.in_fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.in_fd = None
+            self.eof_due = self.tty_fd != 0
+            return
+        if not self.at_prompt and self.asking is None and self._bash_reads_unmarked(data):
+            self.at_prompt = True   # no mark (PROMPT_COMMAND tampered with): gate anyway
+        if self.at_prompt or self.asking is not None:
+            self.held += data
+            self.take_commands()
+        else:
+            self.pass_through(data)
+
+    def _bash_reads_unmarked(self, data: bytes) -> bool:
+        """bash itself in the foreground, its terminal in readline's mode, and a line typed."""
+        if b"\r" not in data and b"\n" not in data:
+            return False
+        return (terminal.foreground_job(self.master) == self.agent
+                and terminal.reads_raw_keys(self.master))
+
+    def pass_through(self, data: bytes) -> None:
+        self.pending += data
+        self.recent += data
+        del self.recent[:-_RECENT]
+
+    def take_commands(self) -> None:
+        """Gate the held input's next complete command; forward continuation lines."""
+        while self.at_prompt and self.asking is None and self.held:
+            intr = terminal.interrupt_char(self.master)
+            if intr in self.held:                       # ^C: readline drops the line
+                cut = self.held.index(intr)
+                del self.held[:cut + 1]
+                self.lines.clear()
+                self.typed.clear()
+                self.pending += intr
+                continue
+            if not self.lines and self.held[:1] == b"\x04":
+                del self.held[:1]                       # ^D on an empty line: bash's own
+                self.pending += b"\x04"
+                continue
+            got = take_line(self.held)
+            if got is None:
+                return
+            typed, term = got
+            self.lines.append(edit(typed))
+            self.typed += typed + term
+            text = "\n".join(self.lines) + "\n"
+            if len(self.lines) < 200 and needs_more(text, self.cfg.bash):
+                self.pending += typed + term            # bash shows PS2 and reads on
+                continue
+            self.asking = Asking.start(self.cfg, text.rstrip("\n"), self.agent, self.argv0)
+            if self.asking.done:
+                self.handle_answer()
+
+    def handle_answer(self) -> None:
+        assert self.asking is not None
+        result = self.asking.read()
+        if result is None:
+            return
+        allowed, message, status = result
+        self.asking.close()
+        self.asking = None
+        if allowed:
+            self.pending += self.typed if len(self.lines) == 1 else self.typed[-_last_len(self):]
+            self.at_prompt = False
+        elif len(self.lines) > 1:                        # bash holds the first lines: drop them
+            self.pending += terminal.interrupt_char(self.master)
+            self.after_block = (message, status)
+            self.at_prompt = False
+        else:
+            self.block(message, status)
+        self.shown = self.lines[-1].encode("utf-8", "surrogateescape") if self.lines else b""
+        self.lines.clear()
+        self.typed.clear()
+
+    def block(self, message: bytes, status: int) -> None:
+        self.after_block = (message, status)
+        self.out_held = bytearray()
+        self.pending += _BLOCKED_CALL + b" %d\r" % status
+        self.at_prompt = False
+
+    def write_out(self, data: bytes) -> None:
+        if self.out_held is not None:
+            self.out_held += data
+        else:
+            super().write_out(data)
+
+    # --- marks from the hooks ---------------------------------------------------------
+
+    def handle_hook(self) -> None:
+        try:
+            data = os.read(self.hook_r, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.hook_r_closed()
+            return
+        self.hook_buf += data
+        while (got := take_line(self.hook_buf)) is not None:
+            mark = got[0][:1]
+            if mark == b"P":
+                self.on_prompt()
+            elif mark == b"B":
+                self.on_blocked_call()
+            self.ack()
+
+    def hook_r_closed(self) -> None:
+        """bash closed the mark pipe (it exec'd, or was tampered with): from now on only
+        the terminal tells when bash reads a command line (_bash_reads_unmarked)."""
+        self.hook_open = False
+
+    def ack(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self.hook_w, b"k")
+
+    def on_prompt(self) -> None:
+        if terminal.foreground_job(self.master) != self.agent:
+            return   # a mark written by some other program: not bash at its prompt
+        if self.out_held is not None and self.after_block is None:
+            held, self.out_held = self.out_held, None   # the stand-in never reported back
+            self.write_out(bytes(held))
+        back = terminal.take_back_input(self.slave)   # typed ahead while the command ran
+        if back and back <= len(self.recent):
+            self.held[:0] = self.recent[-back:]
+        self.recent.clear()
+        self.lines.clear()
+        self.typed.clear()
+        if self.after_block is not None:     # the prompt after ^C dropped a blocked command
+            message, status = self.after_block
+            self.block(message, status)
+            return
+        self.at_prompt = True
+        self.take_commands()
+
+    def on_blocked_call(self) -> None:
+        """bash runs __gatesh_blocked: drop its echo, then show why the command was blocked."""
+        echo = self.out_held if self.out_held is not None else bytearray()
+        self.out_held = None
+        while True:
+            r, _, _ = select.select([self.master], [], [], 0)
+            if not r:
+                break
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            echo += chunk
+        at = echo.find(_BLOCKED_CALL)
+        if at >= 0:   # bash echoes what it reads: show the blocked command there instead
+            end = at + len(_BLOCKED_CALL)
+            while end < len(echo) and echo[end:end + 1] in b" 0123456789":
+                end += 1
+            from .display import visible
+            shown = visible(self.shown.decode("utf-8", "surrogateescape")).encode()
+            echo[at:end] = shown
+        if echo:
+            self.write_out(bytes(echo))
+        if self.after_block is not None:
+            message = self.after_block[0]
+            self.after_block = None
+            with contextlib.suppress(OSError):
+                os.write(self.err_fd, message.replace(b"\n", b"\r\n") if self.crlf else message)
+
+
+def _last_len(s: Session) -> int:
+    """Bytes of the last typed line (earlier lines of the command were already forwarded)."""
+    t = bytes(s.typed[:-1])
+    cut = max(t.rfind(b"\n"), t.rfind(b"\r"))
+    return len(s.typed) - (cut + 1)
