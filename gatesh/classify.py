@@ -10,6 +10,7 @@ import re
 from .checks import input_danger, production_markers, source, sql_texts, unknown_command
 from .facts import NO_TOOL as _NO_TOOL, Facts
 from .model import Invocation, Match, PartKind, Severity, Verdict
+from .prefilter import candidates
 from .rules import Rule, RuleSet, compiled
 from .targets import Context
 
@@ -177,7 +178,8 @@ def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> l
     out: list[Match] = []
     tools = ruleset.tools
     for inv in invocations:
-        if "xargs" in inv.via or any(v.startswith("find ") for v in inv.via):
+        via = inv.via
+        if via and ("xargs" in via or any(v.startswith("find ") for v in via)):
             im = input_danger(inv)
             if im is not None:
                 out.append(im)
@@ -187,6 +189,7 @@ def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> l
         facts = None
         if name is not None:
             own = None
+            key, sub = None, None  # whose rule list own is (prefilter.candidates)
             if name in ruleset.pending:
                 ruleset.ensure(name)
             indexed = ruleset.by_sub.get(name)
@@ -196,15 +199,8 @@ def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> l
                 first = vals[0].lower() if vals and vals[0] is not None else None
                 sub_rules = indexed[0].get(first) if first is not None else None
                 own = sub_rules + indexed[1] if sub_rules else indexed[1]
-            if inv.redirects:
-                wild = ruleset.wildcard
-            else:
-                wild = ruleset.wildcard_plain
-                rx = ruleset.wildcard_args_re
-                if rx is not None and not any(w[2] is not None and rx.match(w[2])
-                                              for w in inv.argv[1:]):
-                    wild = []
-            rules = own + wild if own else wild
+                key, sub = name, (first if sub_rules else None)
+            rules = candidates(ruleset, inv, own, key, sub)
         else:
             rules = []
         if name is None and inv.argv and any(p.kind is not PartKind.LIT for p in inv.argv[0].parts):
@@ -214,7 +210,7 @@ def classify(invocations: list[Invocation], ruleset: RuleSet, ctx: Context) -> l
                 um = Match("gatesh:unknown_command", Severity.HIGH, Verdict.ASK, f"check failed: {e}")
             if um is not None:
                 out.append(um)
-            rules = ruleset.wildcard
+            rules = candidates(ruleset, inv, None, None, None)
         if not rules:
             continue
         if facts is None:

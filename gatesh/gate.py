@@ -59,10 +59,10 @@ def _login_shell() -> str:
 
 
 def _ruleset(cfg: Config, project_root: str) -> object:
-    from .rules import load_ruleset
     key = (cfg.user_rules_dir, project_root, *cfg.disabled_rules)
     rs = _RULESETS.get(key)
     if rs is None:
+        from .rules import load_ruleset  # here, not above: an import statement costs per call
         rs = load_ruleset(cfg.user_rules_dir, project_root, cfg.disabled_rules,
                           cfg.cache_dir or None)
         _RULESETS[key] = rs
@@ -96,41 +96,41 @@ def review(req: Request, cfg: Config, ruleset: object = None) -> Decision:
     """Parse, unwrap, classify and decide; never raises for a bad command or rule."""
     classify, Unparseable, extract, parse, decide, Context, unwrap = _STAGES or _load_stages()
 
+    command, cwd, mode = req.command, req.cwd, cfg.mode  # read once: each is a property call
     env = req.env if req.env is not None else os.environ
-    ctx = Context(req.cwd, cfg.home, env, {"config_dir": cfg.config_dir,
-                                           "state_dir": cfg.state_dir,
-                                           "runtime_dir": cfg.runtime_dir,
-                                           "cache_dir": cfg.cache_dir})
+    ctx = Context(cwd, cfg.home, env, {"config_dir": cfg.config_dir,
+                                       "state_dir": cfg.state_dir,
+                                       "runtime_dir": cfg.runtime_dir,
+                                       "cache_dir": cfg.cache_dir})
     notes: list[str] = []
     try:
         if ruleset is None:
             ruleset = _ruleset(cfg, ctx.project_root)
     except GateshError as e:
-        return failure(req.command, e.reason, str(e), cfg.mode)
+        return failure(command, e.reason, str(e), mode)
     try:
-        prog = parse(req.command)
+        prog = parse(command)
         parsed = True
     except Unparseable as e:
         prog, parsed = None, False
         notes.append(f"unparseable: {e}")
-    harness, display = extract(req.command, prog)
+    harness, display = extract(command, prog)
     matches: list[Match] = []
     if prog is not None:
-        vars = known_vars(env, cfg, req.cwd, req.params) if "$" in req.command else {
-            "HOME": env.get("HOME") or cfg.home, "PWD": req.cwd}
-        found = unwrap(prog, vars, req.cwd, suspects=ruleset.suspects,  # type: ignore[attr-defined]
-                       source=req.command)
+        vars = known_vars(env, cfg, cwd, req.params) if "$" in command else {
+            "HOME": env.get("HOME") or cfg.home, "PWD": cwd}
+        found = unwrap(prog, vars, cwd, suspects=ruleset.suspects,  # type: ignore[attr-defined]
+                       source=command)
         matches.extend(found.matches)
-        notes.extend(f"unwrapped {s}" for s in found.steps)
+        if found.steps:
+            notes.extend(f"unwrapped {s}" for s in found.steps)
         matches.extend(classify(found.invocations, ruleset, ctx))  # type: ignore[arg-type]
-    outcome = decide(tuple(matches), parsed, cfg.mode)
+    outcome = decide(tuple(matches), parsed, mode)
     for m in matches:
         if m.targets:
             notes.append(f"{m.rule_id}: {', '.join(m.targets)}")
-    return Decision(verdict=outcome.verdict, parsed=parsed, matches=tuple(matches),
-                    why=outcome.why, reason=outcome.reason, command=req.command,
-                    display=display, harness=harness, mode=cfg.mode, blocked=outcome.blocked,
-                    notes=tuple(notes))
+    return Decision(outcome.verdict, parsed, tuple(matches), outcome.why, outcome.reason,
+                    command, display, harness, mode, outcome.blocked, tuple(notes))
 
 
 def _severity(d: Decision) -> str | None:
@@ -190,6 +190,12 @@ def enforce(req: Request, cfg: Config) -> Decision:
                     f"gatesh failed while reviewing the command ({type(e).__name__}: {e})",
                     cfg.mode)
     from .audit import append
+    if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
+        from .approvals import approved_ancestor
+        earlier = approved_ancestor(cfg.runtime_dir)
+        if earlier is not None:   # inside a command a human approved: not asked again
+            d = replace(d, blocked=False, reason="approved_ancestor",
+                        notes=d.notes + (f"inside approved request {earlier}",))
     if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
         from .channel import new_id
         request_id = new_id()

@@ -250,9 +250,12 @@ def _command_name(argv: tuple[Word, ...]) -> str | None:
     """The command name as a basename, or None when it cannot be known statically."""
     if not argv:
         return None
-    v = argv[0].value
-    if v is None or argv[0].has_glob:
+    v = argv[0][2]
+    if v is None:
         return None
+    for p in argv[0][1]:  # has_glob, inlined: this runs for every command
+        if p[0] is PartKind.GLOB:
+            return None
     if "/" in v and not v.endswith("/"):
         v = v.rsplit("/", 1)[-1]
     if "\\" in v:

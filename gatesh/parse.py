@@ -9,6 +9,7 @@ from gatesh import heredoc, treesit
 from gatesh.errors import Unparseable
 from gatesh.model import Compound, Node, Pipeline, Program, Redirect, SimpleCommand
 from gatesh.model import lit
+from gatesh.plainline import plain_program
 from gatesh.simplecmd import SimpleBuilder
 from gatesh.treesit import CLAUSES, LISTY, REDIRECTS, Retry, check_comment, check_gaps
 
@@ -42,6 +43,9 @@ def parse(text: str) -> Program:
 def _parse(text: str, depth: int) -> Program:
     if depth > _MAX_DEPTH:
         raise Unparseable("substitutions nest too deeply to check")
+    plain = plain_program(text)
+    if plain is not None:
+        return plain
     try:
         src = text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:

@@ -45,6 +45,8 @@ class Outcome:
 
 def decide(matches: tuple[Match, ...], parsed: bool, mode: str) -> Outcome:
     """The verdict, and whether the command is blocked in this mode."""
+    if not matches and parsed:
+        return Outcome(Verdict.ALLOW, False, "allow", "no rule matched")  # most commands
     verdict = Verdict.ALLOW
     reason = "allow"
     why = "no rule matched"

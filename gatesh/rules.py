@@ -94,7 +94,7 @@ class RuleSet:
     """Loaded rules, indexed by command name for matching."""
 
     __slots__ = ("rules", "tools", "by_command", "wildcard", "problems", "suspects",
-                 "wildcard_plain", "wildcard_args_re", "by_sub", "pending", "_disabled")
+                 "wildcard_plain", "by_sub", "pending", "_disabled", "selections")
 
     def __init__(self, rules: list[Rule], tools: dict[str, Tool],
                  by_command: dict[str, list[Rule]], wildcard: list[Rule],
@@ -108,12 +108,8 @@ class RuleSet:
         self.by_sub: dict[str, tuple[dict[str, list[Rule]], list[Rule]]] = {}
         self._index_names(by_command)
         self.wildcard_plain = [r for r in wildcard if not _needs_redirect(r)]
-        # wildcard rules that only look at operands: one regex decides if any can match
-        args_only = [r for r in self.wildcard_plain if set(r.match) <= {"command", "args"}]
-        from .rulefile import any_glob
-        self.wildcard_args_re = any_glob([str(p) for r in args_only
-                                           for p in r.match.get("args", ())]) \
-            if args_only and len(args_only) == len(self.wildcard_plain) else None
+        # rules that can match, by command, subcommand and invocation shape (prefilter.py)
+        self.selections: dict[str | None, dict[object, object]] = {}
 
     def _index_names(self, names: object) -> None:
         for name in names:  # type: ignore[attr-defined]
@@ -152,6 +148,8 @@ class RuleSet:
                     self.by_command.setdefault(c, []).append(r)
                     touched.add(c)
         self._index_names(touched)
+        for c in touched:
+            self.selections.pop(c, None)  # these commands' rule lists just changed
 
     def for_command(self, name: str | None, redirects: bool = True) -> list[Rule]:
         wild = self.wildcard if redirects else self.wildcard_plain

@@ -34,15 +34,22 @@ class Context:
 
     def __init__(self, cwd: str, home: str, env: dict[str, str],
                  dirs: dict[str, str] | None = None) -> None:
-        self.cwd = os.path.normpath(cwd) if cwd else "/"
-        self.home = os.path.normpath(home) if home else "/root"
+        self.cwd = _norm(cwd) if cwd else "/"
+        self.home = _norm(home) if home else "/root"
         self.env = env
         self.dirs = dirs or {}
         tmp = env.get("TMPDIR")
-        self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp != "/" else ())
+        self.temp_dirs = TEMP_DIRS + ((_norm(tmp),) if tmp and tmp != "/" else ())
         self._project: str | None | bool = False
         self._ignored: list[str] | None = None
-        self.dirs_key = tuple(sorted(self.dirs.items()))
+        self._dirs_key: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def dirs_key(self) -> tuple[tuple[str, str], ...]:
+        """dirs as a key (for compiled path patterns); only rules with paths need it."""
+        if self._dirs_key is None:
+            self._dirs_key = tuple(sorted(self.dirs.items()))
+        return self._dirs_key
 
     @property
     def project_root(self) -> str:
@@ -71,6 +78,18 @@ class Context:
                 return True
         return False
 
+
+def _norm(path: str) -> str:
+    """os.path.normpath, remembered: a batch reviews many commands in the same few dirs."""
+    got = _NORMED.get(path)
+    if got is None:
+        if len(_NORMED) > 256:
+            _NORMED.clear()
+        got = _NORMED[path] = os.path.normpath(path)
+    return got
+
+
+_NORMED: dict[str, str] = {}
 
 from time import monotonic as _monotonic  # noqa: E402 (kept next to its only use)
 

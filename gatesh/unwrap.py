@@ -42,21 +42,19 @@ def unwrap(program: Program, env: dict[str, str], cwd: str = "/", *, depth: int 
     such a command (`tool git reset --hard`) is judged as if it ran them.
     """
     out = Unwrapped()
-    w = _Walker(out, dict(env), cwd)
-    w.suspects = suspects
-    w.source = source
-    w.program(program, (), None, depth, "")
+    _Walker(out, dict(env), cwd, suspects, source).program(program, (), None, depth, "")
     return out
 
 
 class _Walker:
-    def __init__(self, out: Unwrapped, vars: dict[str, str], cwd: str) -> None:
+    def __init__(self, out: Unwrapped, vars: dict[str, str], cwd: str,
+                 suspects: frozenset[str] = frozenset(), source: str = "") -> None:
         self.out = out
         self.vars = vars
         self.cwd = cwd
-        self.suspects: frozenset[str] = frozenset()
+        self.suspects = suspects
         self.run_dir: str | None = None     # after a `cd`; None while still the request's cwd
-        self.source = ""                    # the whole command text, for cross-references
+        self.source = source                # the whole command text, for cross-references
 
     # --- tree walk ------------------------------------------------------------------------
 
@@ -112,8 +110,12 @@ class _Walker:
 
     def simple(self, cmd: SimpleCommand, feed: Feed | None, via: tuple[str, ...],
                remote: str | None, depth: int, context: str) -> None:
-        for w in cmd.argv:
-            self.word_subs(w, via, remote, depth)
+        argv = cmd.argv
+        plain = True  # every word a known value: nothing to unwrap, bind or split in them
+        for w in argv:
+            if w[2] is None:  # only a word with an expansion can hold a substitution
+                plain = False
+                self.word_subs(w, via, remote, depth)
         for a in cmd.assigns:
             if a.value is not None:
                 self.word_subs(a.value, via, remote, depth)
@@ -122,7 +124,7 @@ class _Walker:
         for r in cmd.redirects:
             self.redirect_subs(r, via, remote, depth)
             feed = self._redirect_feed(r, feed)
-        if not cmd.argv:
+        if not argv:
             for a in cmd.assigns:
                 val = bind(a.value, self.vars).value if a.value is not None else None
                 if val is not None and not a.items:
@@ -133,7 +135,8 @@ class _Walker:
                 self.emit(Invocation((), cmd.assigns, cmd.redirects, feed, via, remote, depth,
                                      context))
             return
-        argv = tuple(bind(w, self.vars) for w in split_words(cmd.argv, self.vars))
+        if not plain:
+            argv = tuple(bind(w, self.vars) for w in split_words(argv, self.vars))
         if argv:
             self.command(argv, cmd.assigns, cmd.redirects, feed, via, remote, depth, context)
 
@@ -163,7 +166,7 @@ class _Walker:
                 remote: str | None, depth: int, context: str) -> None:
         inv = Invocation(argv, assigns, redirects, feed, via, remote, depth, context,
                          self.run_dir if remote is None else None)
-        self.emit(inv)
+        self.out.invocations.append(inv)  # emit(), inlined: this runs for every command
         name = inv.name
         if name in ("cd", "pushd") and remote is None:
             self.change_dir(argv)
@@ -225,13 +228,14 @@ class _Walker:
                remote: str | None, depth: int, context: str) -> None:
         """An unknown program may be a wrapper: judge a command its operands spell out."""
         suspects = self.suspects
+        is_wrapper = wrappers.is_wrapper
         for k in range(1, len(argv)):
             v = argv[k][2]
             if v is None or v[:1] == "-":
                 continue
             base = v.rsplit("/", 1)[-1].lower()
             if base not in suspects and base.removesuffix(".exe") not in suspects and \
-                    not wrappers.is_wrapper(base):
+                    not is_wrapper(base):
                 continue
             sub = Invocation(argv[k:])
             if sub.name is not None and (sub.name in suspects or wrappers.is_wrapper(sub.name)):
