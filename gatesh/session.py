@@ -11,6 +11,7 @@ needs a human is reviewed in a forked gate whose answer is one more descriptor i
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
 import signal
@@ -28,6 +29,7 @@ __all__ = ["Session"]
 
 _BLOCKED_CALL = b"__gatesh_blocked"
 _RECENT = 1 << 16   # input passed through, kept to take back what nobody read
+_BATCH = 1 << 18    # bash's output read before it is written on
 
 
 class Session(Pump):
@@ -45,16 +47,27 @@ class Session(Pump):
         self.at_prompt = False
         self.held = bytearray()       # input held while bash is at its prompt
         self.lines: list[str] = []    # lines of a command bash is still reading (PS2)
-        self.typed = bytearray()      # the bytes of those lines, as they were typed
+        self.terms: list[bytes] = []  # how each of those lines ended (\r or \n)
         self.recent = bytearray()
         self.asking: Asking | None = None
         self.hook_buf = bytearray()
         self.hook_open = True
         self.shown = b""              # the blocked command, shown where bash would echo it
+        self.echo_on = False          # the terminal echoes: held typing is echoed here
+        self.echoed = ""              # what this loop has echoed of the held line
+        self.expect_echo = bytearray()  # bash's coming echo of what was echoed here
         self.after_block: tuple[bytes, int] | None = None   # (message, status) to deliver
+        self.grant: str | None = None     # the approval record of the running line
         self.out_held: bytearray | None = None  # bash's output while it echoes the stand-in
 
     # --- the loop ---------------------------------------------------------------------
+
+    def run(self) -> int:
+        try:
+            return super().run()
+        finally:
+            from .approvals import revoke
+            revoke(self.grant)
 
     def step(self, timeout: float | None) -> bool:
         rlist = [self.sig.fd, self.hook_r] if self.hook_open else [self.sig.fd]
@@ -141,11 +154,13 @@ class Session(Pump):
         """Gate the held input's next complete command; forward continuation lines."""
         while self.at_prompt and self.asking is None and self.held:
             intr = terminal.interrupt_char(self.master)
-            if intr in self.held:                       # ^C: readline drops the line
-                cut = self.held.index(intr)
+            eol = _first_eol(self.held)
+            cut = self.held.find(intr, 0, eol)
+            if cut >= 0:                                # ^C: readline drops the line
                 del self.held[:cut + 1]
                 self.lines.clear()
-                self.typed.clear()
+                self.terms.clear()
+                self.echoed = ""
                 self.pending += intr
                 continue
             if not self.lines and self.held[:1] == b"\x04":
@@ -154,17 +169,46 @@ class Session(Pump):
                 continue
             got = take_line(self.held)
             if got is None:
+                self.show_typing()
                 return
             typed, term = got
-            self.lines.append(edit(typed))
-            self.typed += typed + term
+            line = edit(typed)
+            self.lines.append(line)
+            self.terms.append(term)
+            self.show_typing(line)
+            self.echoed = ""
             text = "\n".join(self.lines) + "\n"
             if len(self.lines) < 200 and needs_more(text, self.cfg.bash):
-                self.pending += typed + term            # bash shows PS2 and reads on
+                self.forward(line, term)                # bash shows PS2 and reads on
                 continue
             self.asking = Asking.start(self.cfg, text.rstrip("\n"), self.agent, self.argv0)
             if self.asking.done:
                 self.handle_answer()
+
+    def show_typing(self, line: str | None = None) -> None:
+        """Echo held typing here, as readline would, when the terminal echoes: bash sees
+        none of it before the gate has allowed the whole command."""
+        if not self.echo_on:
+            return
+        if line is None:
+            line = edit(bytes(self.held[:_first_eol(self.held)]))
+        new = line
+        old = self.echoed
+        same = 0
+        while same < min(len(old), len(new)) and old[same] == new[same]:
+            same += 1
+        gone = len(old) - same
+        out = "\b" * gone + " " * gone + "\b" * gone + new[same:]
+        if out:
+            Pump.write_out(self, out.encode("utf-8", "surrogateescape"))
+        self.echoed = new
+
+    def forward(self, line: str, term: bytes) -> None:
+        """Send bash exactly the gated line; its echo of what was shown here is dropped."""
+        data = line.encode("utf-8", "surrogateescape")
+        self.pending += data + term
+        if self.echo_on:
+            self.expect_echo += data
 
     def handle_answer(self) -> None:
         assert self.asking is not None
@@ -172,10 +216,14 @@ class Session(Pump):
         if result is None:
             return
         allowed, message, status = result
+        approved = self.asking.approved
         self.asking.close()
         self.asking = None
+        if approved:   # until the next prompt, nested shells of this line ask no more
+            from .approvals import grant
+            self.grant = grant(self.cfg.runtime_dir, self.agent, approved)
         if allowed:
-            self.pending += self.typed if len(self.lines) == 1 else self.typed[-_last_len(self):]
+            self.forward(self.lines[-1], self.terms[-1])
             self.at_prompt = False
         elif len(self.lines) > 1:                        # bash holds the first lines: drop them
             self.pending += terminal.interrupt_char(self.master)
@@ -185,7 +233,7 @@ class Session(Pump):
             self.block(message, status)
         self.shown = self.lines[-1].encode("utf-8", "surrogateescape") if self.lines else b""
         self.lines.clear()
-        self.typed.clear()
+        self.terms.clear()
 
     def block(self, message: bytes, status: int) -> None:
         self.after_block = (message, status)
@@ -193,11 +241,53 @@ class Session(Pump):
         self.pending += _BLOCKED_CALL + b" %d\r" % status
         self.at_prompt = False
 
+    def handle_master_read(self) -> None:
+        """Read what bash wrote (a pty hands out about 4 KB a read) in one batch, then write
+        it in one go: fewer trips round the loop keep up with bash's full speed."""
+        chunks: list[bytes] = []
+        size = 0
+        while size < _BATCH:
+            try:
+                chunk = os.read(self.master, 65536)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno != errno.EIO:   # EIO: the slave side is gone (Linux's EOF)
+                    raise
+                chunk = b""
+            if not chunk:
+                self.master_open = False
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if chunks:
+            self.write_out(b"".join(chunks))
+
     def write_out(self, data: bytes) -> None:
         if self.out_held is not None:
             self.out_held += data
-        else:
-            super().write_out(data)
+            return
+        if self.expect_echo:
+            data = self.strip_echo(data)
+        super().write_out(data)
+
+    def strip_echo(self, data: bytes) -> bytes:
+        """bash's echo of a line already echoed here, taken out of its output; at the first
+        byte that is not that echo (a wrapped long line), the rest is shown as it comes."""
+        out = bytearray()
+        i, want = 0, self.expect_echo
+        while i < len(data) and want:
+            if data[i] == want[0]:
+                del want[:1]
+                i += 1
+            elif data[i] == 0x1b:                  # readline's mode switches pass through
+                j = _escape_end(data, i)
+                out += data[i:j]
+                i = j
+            else:
+                want.clear()
+        out += data[i:]
+        return bytes(out)
 
     # --- marks from the hooks ---------------------------------------------------------
 
@@ -235,12 +325,19 @@ class Session(Pump):
         if self.out_held is not None and self.after_block is None:
             held, self.out_held = self.out_held, None   # the stand-in never reported back
             self.write_out(bytes(held))
+        if self.grant:
+            from .approvals import revoke
+            revoke(self.grant)
+            self.grant = None
         back = terminal.take_back_input(self.slave)   # typed ahead while the command ran
         if back and back <= len(self.recent):
             self.held[:0] = self.recent[-back:]
         self.recent.clear()
         self.lines.clear()
-        self.typed.clear()
+        self.terms.clear()
+        self.echo_on = terminal.echoes(self.slave)   # readline has not taken the terminal yet
+        self.echoed = ""
+        self.expect_echo.clear()
         if self.after_block is not None:     # the prompt after ^C dropped a blocked command
             message, status = self.after_block
             self.block(message, status)
@@ -270,7 +367,7 @@ class Session(Pump):
                 end += 1
             from .display import visible
             shown = visible(self.shown.decode("utf-8", "surrogateescape")).encode()
-            echo[at:end] = shown
+            echo[at:end] = b"" if self.echo_on else shown
         if echo:
             self.write_out(bytes(echo))
         if self.after_block is not None:
@@ -280,8 +377,15 @@ class Session(Pump):
                 os.write(self.err_fd, message.replace(b"\n", b"\r\n") if self.crlf else message)
 
 
-def _last_len(s: Session) -> int:
-    """Bytes of the last typed line (earlier lines of the command were already forwarded)."""
-    t = bytes(s.typed[:-1])
-    cut = max(t.rfind(b"\n"), t.rfind(b"\r"))
-    return len(s.typed) - (cut + 1)
+def _first_eol(buf: bytearray) -> int:
+    found = [i for i in (buf.find(b"\n"), buf.find(b"\r")) if i >= 0]
+    return min(found) if found else len(buf)
+
+
+def _escape_end(data: bytes, i: int) -> int:
+    if data[i + 1:i + 2] == b"[":
+        j = i + 2
+        while j < len(data) and not 0x40 <= data[j] <= 0x7e:
+            j += 1
+        return min(j + 1, len(data))
+    return min(i + 2, len(data))

@@ -37,6 +37,7 @@ class Asking:
         self.pid = 0
         self.buf = bytearray()
         self.result: tuple[bool, bytes, int] | None = None
+        self.approved = ""    # the request id, when a human approved the command
 
     @classmethod
     def start(cls, cfg: Config, text: str, bash: int, argv0: str) -> Asking:
@@ -92,6 +93,9 @@ class Asking:
         data = bytes(self.buf)
         if data[:1] == b"A":
             self.finish(True, b"", 0)
+        elif data[:1] == b"H":
+            self.approved = data[1:].decode(errors="replace") or "approved"
+            self.finish(True, b"", 0)
         elif data[:1] == b"B" and len(data) >= 2:
             self.finish(False, data[2:], data[1])
         else:
@@ -133,8 +137,9 @@ def _ask_child(cfg: Config, req: Request, w: int) -> None:
         signum = getattr(d.approval, "signum", 0)
         status = 128 + signum if signum else 126
         out = b"B" + bytes([status]) + block_message(d).encode()
-    else:
-        out = b"A"
+    else:   # H: a human approved it (nested shells of this command are not asked again)
+        out = b"H" + getattr(d.approval, "request_id", "").encode() if d.reason == "approved" \
+            else b"A"
     view = memoryview(out)
     while view:
         view = view[os.write(w, view):]

@@ -28,8 +28,12 @@ def take_line(buf: bytearray) -> tuple[bytes, bytes] | None:
 
 
 def edit(typed: bytes) -> str:
-    """The line readline would accept for these keys, for plain typing and its basic edits
-    (backspace, ^U, ^W, ^H); escape sequences are dropped, other controls kept as typed."""
+    """The line for these keys: plain typing with backspace, ^U and ^W applied.
+
+    This exact text is what is gated and what bash then receives, so nothing readline would
+    turn into something else survives: escape sequences (arrows, history) and other control
+    keys are dropped, and a tab is a space (no completion at a gated prompt).
+    """
     out: list[str] = []
     text = typed.decode("utf-8", "surrogateescape")
     i, n = 0, len(text)
@@ -41,14 +45,16 @@ def edit(typed: bytes) -> str:
         elif c == "\x15":
             out.clear()
         elif c == "\x17":
-            while out and out[-1] in " \t":
+            while out and out[-1] == " ":
                 out.pop()
-            while out and out[-1] not in " \t":
+            while out and out[-1] != " ":
                 out.pop()
         elif c == "\x1b":
             i = _skip_escape(text, i)
             continue
-        else:
+        elif c == "\t":
+            out.append(" ")
+        elif c >= " ":
             out.append(c)
         i += 1
     return "".join(out)

@@ -84,6 +84,9 @@ def _gate(text: str, origin: str, cfg: Config, params: tuple[str, ...] = ()) -> 
         _write_stderr(block_message(decision))
         signum = getattr(decision.approval, "signum", 0)
         return 128 + signum if signum else 126
+    if decision.reason == "approved":   # bash takes this pid: its nested shells ask no more
+        from .approvals import grant
+        grant(cfg.runtime_dir, os.getpid(), getattr(decision.approval, "request_id", ""))
     return None
 
 

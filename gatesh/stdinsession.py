@@ -61,6 +61,7 @@ class _Feeder:
         self.cfg, self.to_bash, self.argv0, self.bash = cfg, to_bash, argv0, bash
         self.buf = bytearray()
         self.lines: list[bytes] = []
+        self.grant: str | None = None
 
     def feed(self, data: bytes) -> None:
         self.buf += data
@@ -93,11 +94,17 @@ class _Feeder:
             self.write(_stand_in(f"gatesh: BLOCKED - the command was NOT executed: internal "
                                  f"error in gatesh: {type(e).__name__}\n".encode(), 126))
             return
+        from .approvals import grant, revoke
+        revoke(self.grant)   # the command approved before has had its turn
+        self.grant = None
         if d.blocked:
             signum = getattr(d.approval, "signum", 0)
             self.write(_stand_in(block_message(d).encode(), 128 + signum if signum else 126))
-        else:
-            self.write(chunk if chunk.endswith(b"\n") else chunk + b"\n")
+            return
+        if d.reason == "approved":
+            self.grant = grant(self.cfg.runtime_dir, self.bash,
+                               getattr(d.approval, "request_id", ""))
+        self.write(chunk if chunk.endswith(b"\n") else chunk + b"\n")
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -128,8 +135,12 @@ def run(cfg: Config, argv: list[str], already: bytes) -> int:
     feeder = _Feeder(cfg, w, argv[0], pid)
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
     with terminal.SignalPipe(always=(signal.SIGCHLD,), unless_ignored=forwarded) as sig:
-        feeder.feed(already)
-        status = _loop(feeder, sig, pid, forwarded)
+        try:
+            feeder.feed(already)
+            status = _loop(feeder, sig, pid, forwarded)
+        finally:
+            from .approvals import revoke
+            revoke(feeder.grant)
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
 

@@ -11,7 +11,7 @@ import os
 import signal
 
 __all__ = ["default_signals_for_exec", "lock_exclusive", "fork_session_pty", "foreground_job",
-           "reads_raw_keys", "take_back_input", "interrupt_char"]
+           "reads_raw_keys", "take_back_input", "interrupt_char", "echoes"]
 
 # CPython sets these to SIG_IGN at start-up, and an ignored signal stays ignored across
 # exec: bash would then see SIGPIPE ignored (`yes | head -1` would make `yes` fail with
@@ -305,3 +305,12 @@ def interrupt_char(fd: int) -> bytes:
     except termios.error:
         return b"\x03"
     return c if isinstance(c, bytes) else bytes([c])
+
+
+def echoes(fd: int) -> bool:
+    """True when the terminal on fd echoes typed characters (stty echo)."""
+    import termios
+    try:
+        return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+    except termios.error:
+        return False

@@ -358,3 +358,57 @@ def test_stdin_script_that_ends_at_once_is_still_exec_d_whole(world):
     done = subprocess.run([gatesh_exe(), "-s", "a"], input=b"echo $1 $$; exit 4\n",
                           capture_output=True, env=world.env, cwd=world.project, timeout=20)
     assert done.returncode == 4 and done.stdout.split()[0] == b"a"
+
+
+# --- approvals scoped to the approved command's process tree -------------------------------
+
+def _script(world, name: str, body: str) -> None:
+    path = os.path.join(world.project, name)
+    with open(path, "w") as f:
+        f.write("#!/usr/bin/env bash\n" + body)
+    os.chmod(path, 0o755)
+
+
+@pytest.mark.skipif(not have_tmux(), reason="tmux is not installed")
+def test_nested_shells_of_an_approved_command_are_not_asked_again(world, tmp_path):
+    for name in ("agent", "agent2", "console"):
+        os.makedirs(os.path.join(str(tmp_path), name))
+    for d in ("a", "b", "c", "d"):
+        os.makedirs(os.path.join(world.home, d))
+    _script(world, "nested.sh", "rm -r ../b && echo nested-ran\n")
+    _script(world, "later.sh", "rm -r ../c\n")
+    agent = Pane(os.path.join(str(tmp_path), "agent"), world.env)
+    console = Pane(os.path.join(str(tmp_path), "console"), world.env)
+    shims = _shim_path(world)   # a shim `bash` first on PATH, as after gatectl install
+    try:
+        console.start([gatectl_exe(), "approve"], cwd=world.home)
+        console.wait_for(" pending  |")
+        # gatesh -c: the approved process is the gate itself, then bash in its place
+        agent.start(["env", f"PATH={shims}", gatesh_exe(), "-c",
+                     "rm -r ../a && ./nested.sh; echo c-done=$?; sleep 30"], cwd=world.project)
+        console.wait_for("y approve")
+        console.keys("y")
+        agent.wait_for("c-done=0")
+        assert "nested-ran" in agent.screen()
+        assert not os.path.exists(os.path.join(world.home, "b"))
+        agent.close()
+        # interactive: the approval lasts while the line runs, not for the next one
+        agent = Pane(os.path.join(str(tmp_path), "agent2"), world.env)
+        agent.start(["env", f"PATH={shims}", gatesh_exe()], cwd=world.project)
+        agent.wait_for(PROMPT)
+        os.makedirs(os.path.join(world.home, "b"))
+        agent.keys("rm -r ../d && ./nested.sh", "Enter")
+        console.wait_for("y approve")
+        console.keys("y")
+        agent.wait_for("nested-ran")
+        agent.keys("./later.sh; echo later=$?", "Enter")   # a new line: asked again
+        console.wait_for("rm -r ../c")
+        console.wait_for("y approve")
+        console.keys("n")
+        agent.wait_for("later=126")
+        assert os.path.exists(os.path.join(world.home, "c"))
+        records = [r for r in world.records() if r.get("reason") == "approved_ancestor"]
+        assert len(records) == 2 and all("rm -r ../b" in r["command"] for r in records)
+    finally:
+        agent.close()
+        console.close()
