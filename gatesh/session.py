@@ -29,7 +29,6 @@ __all__ = ["Session"]
 
 _BLOCKED_CALL = b"__gatesh_blocked"
 _RECENT = 1 << 16   # input passed through, kept to take back what nobody read
-_BATCH = 1 << 18    # bash's output read before it is written on
 
 
 class Session(Pump):
@@ -242,26 +241,31 @@ class Session(Pump):
         self.at_prompt = False
 
     def handle_master_read(self) -> None:
-        """Read what bash wrote (a pty hands out about 4 KB a read) in one batch, then write
-        it in one go: fewer trips round the loop keep up with bash's full speed."""
-        chunks: list[bytes] = []
-        size = 0
-        while size < _BATCH:
+        """bash's output, straight on while nothing is held or expected (the fast path)."""
+        try:
+            data = os.read(self.master, 65536)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno != errno.EIO:   # EIO: the slave side is gone (Linux's EOF)
+                raise
+            data = b""
+        if not data:
+            self.master_open = False
+        elif self.out_held is None and not self.expect_echo and self.out_fd is not None:
             try:
-                chunk = os.read(self.master, 65536)
+                n = os.write(self.out_fd, data)
+                if n == len(data):
+                    return
+                data = data[n:]           # a short write: the rest by the careful path
             except BlockingIOError:
-                break
-            except OSError as e:
-                if e.errno != errno.EIO:   # EIO: the slave side is gone (Linux's EOF)
-                    raise
-                chunk = b""
-            if not chunk:
-                self.master_open = False
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if chunks:
-            self.write_out(b"".join(chunks))
+                pass
+            except OSError:
+                self.out_fd = None
+                return
+            Pump.write_out(self, data)
+        else:
+            self.write_out(data)
 
     def write_out(self, data: bytes) -> None:
         if self.out_held is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Mapping
 
 from .bashargs import _LONG_FLAGS, _LONG_WITH_ARG
@@ -37,13 +36,11 @@ class Inner:
 
 
 def hooks_path() -> str:
-    """shell-hooks/bashrc: next to the package (a checkout), or installed with it."""
+    """shell-hooks/bashrc, installed inside the package (a link to the checkout's copy)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    for cand in (os.path.join(os.path.dirname(here), "shell-hooks", "bashrc"),
-                 os.path.join(here, "shell-hooks", "bashrc"),
-                 os.path.join(sys.prefix, "share", "gatesh", "shell-hooks", "bashrc")):
-        if os.path.isfile(cand):
-            return cand
+    cand = os.path.join(here, "shell-hooks", "bashrc")   # a link to ../shell-hooks in a checkout
+    if os.path.isfile(cand):
+        return os.path.realpath(cand)
     from .errors import GateshError
     raise GateshError("gatesh's shell-hooks/bashrc is missing; reinstall gatesh")
 

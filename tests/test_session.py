@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import pexpect
@@ -290,6 +291,31 @@ def test_aider_style_interactive_dash_c(world):
     p.expect(pexpect.EOF)
     p.close()
     assert p.exitstatus == 126 and "BLOCKED" in p.before
+    assert _precious(world) == "keep me\n"
+
+
+@pytest.mark.skipif(not have_tmux(), reason="tmux is not installed")
+def test_aider_run_cmd_with_interact_in_a_terminal(world, tmp_path):
+    """aider: pexpect.spawn(SHELL, ["-i", "-c", CMD]) bridged to a person's terminal."""
+    fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
+                           "aider_run_cmd.py")
+    env = dict(world.env, SHELL=gatesh_exe())
+    for n, (cmd, keys, want) in enumerate((
+            ("read -p 'name? ' x; echo hi-$x; exit 3", "ada", "hi-ada\r\n"),
+            ("rm -rf ~", None, "status=blocked reason="))):
+        root = os.path.join(str(tmp_path), f"pane{n}")
+        os.makedirs(root)
+        pane = Pane(root, env)
+        try:
+            pane.start([sys.executable, fixture, cmd], cwd=world.project)
+            if keys:
+                pane.wait_for("name? ")
+                pane.keys(keys, "Enter")
+            screen = pane.wait_for("AIDER_EXIT=")
+            assert want.strip() in screen
+            assert ("AIDER_EXIT=3" if keys else "AIDER_EXIT=126") in screen
+        finally:
+            pane.close()
     assert _precious(world) == "keep me\n"
 
 
