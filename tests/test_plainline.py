@@ -39,6 +39,8 @@ def _full(text: str) -> Program | str:
     ("grep -r 'a b' src | head -5", "grep -r 'a b' src | head -5"),
     ('echo "it is" x\'y\'z', "echo 'it is' xyz"),
     ("aws ce get-cost --time-period a/b", "aws ce get-cost --time-period a/b"),
+    ("tr < in 'a b' > out 2>&1 | wc -l", "tr 'a b' <in >out 2>&1 | wc -l"),
+    ("make 2>/dev/null >> log", "make 2>/dev/null >>log"),
 ])
 def test_plain_lines(text: str, ir: str) -> None:
     prog = plain_program(text)
@@ -50,7 +52,8 @@ def test_plain_lines(text: str, ir: str) -> None:
     "A=1 cmd", "-x a", "a@b c", "x+: y", "'q' x", "a ==", "a =b", "time ls", "if x",
     "echo then", "export A=1", "a  b", " a", "a ", "a | ", "a |b", "a || b", "a && b", "a; b",
     "echo $HOME", "echo ~", "rm *", "echo \"$x\"", "echo \"a\\b\"", "echo \"!\"", "echo é",
-    "a\tb", "a\nb", "echo {a,b}", "cat <f", "echo `x`",
+    "a\tb", "a\nb", "echo {a,b}", "echo `x`", "a 0<f", "a - 2>f", "a 2>&f", "a >&-", "a &>f",
+    "a <>f", "a <<f", "a >|f", "a 12>f", "a x>f", "a > =f",
 ])
 def test_other_lines_go_the_full_way(text: str) -> None:
     assert plain_program(text) is None
@@ -79,11 +82,19 @@ def _lines() -> list[str]:
                 pieces.append('"' + body.replace('"', "") + '"')
         return "".join(pieces)
 
+    def redirect() -> str:
+        if rnd.random() < 0.2:
+            return rnd.choice(["2>&1", ">&2", "1>&2", ">&-", "2>&x", "2>&12"])
+        return rnd.choice([">", ">>", "<", "2>", "0<", "9>>", "&>", "<>", "> ", "2> "]) + word()
+
     for _ in range(20000):
         cmds = [" ".join(["".join(rnd.choice(_PLAIN) for _ in range(rnd.randint(1, 4)))] +
-                         [word() for _ in range(rnd.randint(0, 3))])
+                         [word() if rnd.random() < 0.8 else redirect()
+                          for _ in range(rnd.randint(0, 3))])
                 for _ in range(rnd.randint(1, 2))]
         out.append(" | ".join(cmds))
+    for prev in ("-", "x-", "--", "'-'", "a"):
+        out += [f"a {prev} 2>f", f"a {prev} 1>&2 b", f"a {prev} >f"]
     return out
 
 
