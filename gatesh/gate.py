@@ -79,7 +79,7 @@ def _load_stages() -> list[object]:
     from .harness import extract
     from .parse import parse
     from .policy import decide
-    from .targets import Context
+    from .context import Context
     from .unwrap import unwrap
     _STAGES[:] = [classify, Unparseable, extract, parse, decide, Context, unwrap]
     return _STAGES
