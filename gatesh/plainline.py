@@ -23,19 +23,14 @@ from gatesh.words import word as _word, words as _words
 
 __all__ = ["plain_program"]
 
-_FIRST = r"[A-Za-z0-9_./][A-Za-z0-9_./-]*"        # a command word
-_CHAR = r"[A-Za-z0-9_./:@%+,=-]"                  # literal wherever it stands
-_SQ = r"'[ -&(-~]*'"                               # '...': printable ASCII, no '
-_DQ = r'"[ #%-\[\]-_a-~]*"'                        # "...": no " $ ` \ ! (nothing expands)
-_WORD = rf"(?!=)(?:{_CHAR}|{_SQ}|{_DQ})+"
-# > f, >> f, < f, 2>f, 2>&1: an fd of one digit, a file that is a word, an fd to copy
-_REDIRECT = rf"(?:[0-9]?>>?|<) ?{_WORD}|[0-9]?>&[0-9](?![^ ])"
-_COMMAND = rf"{_FIRST}(?: (?:{_REDIRECT}|{_WORD}))*"
-_SIMPLE = re.compile(rf"{_FIRST}(?: (?!=){_CHAR}+)*").fullmatch   # no quote, no pipe: most
-_LINE = re.compile(rf"{_COMMAND}(?: \| {_COMMAND})*").fullmatch
-_DASH_FD = re.compile(r" - [0-9]>").search   # tree-sitter drops the `-` of `cmd - 2>f`
-_TOKENS = re.compile(rf"(?P<fd>[0-9]?)(?P<op>>>|>&|>|<) ?(?P<to>{_WORD})|"
-                     rf"(?P<word>{_WORD})|\|").finditer
+TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_FIRST_CHARS = frozenset(_ALNUM + "_./-")                # a command word
+_SIMPLE_CHARS = frozenset(_ALNUM + "_./:@%+,=- ")       # literal wherever they stand, and blank
+_EXTENDED_MARKS = ("'", '"', "|", "<", ">")
 # words that are keywords or builtins tree-sitter-bash gives their own shape, anywhere
 _SPECIAL_WORDS = frozenset((
     "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if",
@@ -46,18 +41,25 @@ _LIT = PartKind.LIT
 
 def plain_program(text: str) -> Program | None:
     """The Program of a plain line (see the module docstring), or None for the full path."""
-    if _SIMPLE(text) is not None:
+    if _SIMPLE_CHARS.issuperset(text):  # words only, the usual line: no regex needed
         tokens = text.split(" ")
-        if not _SPECIAL_WORDS.isdisjoint(tokens):
-            return None
-        return Program((Pipeline((SimpleCommand(tuple(map(_plain_word, tokens))),)),))
-    if _LINE(text) is None or " - " in text and _DASH_FD(text):
+        first = tokens[0]
+        if "" in tokens or first[0] == "-" or not _FIRST_CHARS.issuperset(first) or \
+                " =" in text or not _SPECIAL_WORDS.isdisjoint(tokens):
+            return None  # a blank too many, an odd command word, `=x`, a keyword
+        get = _PLAIN_WORDS.get  # inlined _plain_word: a call per word costs more than the lookup
+        argv = tuple([get(t) or _plain_word(t) for t in tokens])
+        return Program((Pipeline((SimpleCommand(argv),)),))
+    if not any(m in text for m in _EXTENDED_MARKS):
+        return None
+    line, dash_fd, tokens_of = _GRAMMAR or _compile()
+    if line(text) is None or " - " in text and dash_fd(text):
         return None
     cmds: list[SimpleCommand] = []
     argv: list[Word] = []
     redirects: list[Redirect] = []
     try:
-        for m in _TOKENS(text):
+        for m in tokens_of(text):
             word, target = m.group("word", "to")
             if word is not None:
                 if word in _SPECIAL_WORDS:
@@ -87,6 +89,27 @@ def _plain_word(text: str) -> Word:
 
 
 _PLAIN_WORDS: dict[str, Word] = {}
+
+
+def _compile() -> list[Any]:
+    """The grammar of lines with quotes, pipes and redirects, compiled on first use (about a
+    millisecond: `gatesh -c` with a line of plain words never pays it)."""
+    first = r"[A-Za-z0-9_./][A-Za-z0-9_./-]*"               # a command word
+    char = r"[A-Za-z0-9_./:@%+,=-]"                         # literal wherever it stands
+    sq = r"'[ -&(-~]*'"                                     # '...': printable ASCII, no '
+    dq = r'"[ #%-\[\]-_a-~]*"'                              # "...": no " $ ` \ ! (nothing expands)
+    word = rf"(?!=)(?:{char}|{sq}|{dq})+"
+    # > f, >> f, < f, 2>f, 2>&1: an fd of one digit, a file that is a word, an fd to copy
+    redirect = rf"(?:[0-9]?>>?|<) ?{word}|[0-9]?>&[0-9](?![^ ])"
+    command = rf"{first}(?: (?:{redirect}|{word}))*"
+    _GRAMMAR[:] = [re.compile(rf"{command}(?: \| {command})*").fullmatch,
+                   re.compile(r" - [0-9]>").search,   # tree-sitter drops the `-` of `cmd - 2>f`
+                   re.compile(rf"(?P<fd>[0-9]?)(?P<op>>>|>&|>|<) ?(?P<to>{word})|"
+                              rf"(?P<word>{word})|\|").finditer]
+    return _GRAMMAR
+
+
+_GRAMMAR: list[Any] = []   # line fullmatch, `- 2>` search, token finditer
 
 
 def _no_sub(text: str) -> Program:

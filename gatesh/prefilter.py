@@ -26,11 +26,10 @@ _MAX_SELECTIONS = 4096   # (subcommand, shape) keys per command; bounded by the 
 
 def _shape(inv: Invocation) -> Shape:
     """What the cheap conditions look at: redirects, stdin kind, recursion, remote, env, via."""
-    name, context = inv.name, inv.context
+    _, assigns, redirects, stdin, via, remote, _, context, _, name = inv  # one unpack: cheaper
     recursive = name is not None and bool(context) and context == "function:" + name
-    stdin = inv.stdin
-    return (bool(inv.redirects), stdin.kind if stdin is not None else None, recursive,
-            inv.remote is not None, bool(inv.assigns), bool(inv.via))
+    return (bool(redirects), stdin.kind if stdin is not None else None, recursive,
+            remote is not None, bool(assigns), bool(via))
 
 
 def _possible(rule: Rule, shape: Shape) -> bool:

@@ -110,35 +110,34 @@ class _Walker:
 
     def simple(self, cmd: SimpleCommand, feed: Feed | None, via: tuple[str, ...],
                remote: str | None, depth: int, context: str) -> None:
-        argv = cmd.argv
+        argv, assigns, redirects = cmd
         plain = True  # every word a known value: nothing to unwrap, bind or split in them
         for w in argv:
             if w[2] is None:  # only a word with an expansion can hold a substitution
                 plain = False
                 self.word_subs(w, via, remote, depth)
-        for a in cmd.assigns:
+        for a in assigns:
             if a.value is not None:
                 self.word_subs(a.value, via, remote, depth)
             for w in a.items:
                 self.word_subs(w, via, remote, depth)
-        for r in cmd.redirects:
+        for r in redirects:
             self.redirect_subs(r, via, remote, depth)
             feed = self._redirect_feed(r, feed)
         if not argv:
-            for a in cmd.assigns:
+            for a in assigns:
                 val = bind(a.value, self.vars).value if a.value is not None else None
                 if val is not None and not a.items:
                     self.vars[a.name] = val
                 else:
                     self.vars.pop(a.name, None)
-            if cmd.redirects:
-                self.emit(Invocation((), cmd.assigns, cmd.redirects, feed, via, remote, depth,
-                                     context))
+            if redirects:
+                self.emit(Invocation((), assigns, redirects, feed, via, remote, depth, context))
             return
         if not plain:
             argv = tuple(bind(w, self.vars) for w in split_words(argv, self.vars))
         if argv:
-            self.command(argv, cmd.assigns, cmd.redirects, feed, via, remote, depth, context)
+            self.command(argv, assigns, redirects, feed, via, remote, depth, context)
 
     def _redirect_feed(self, r: Redirect, feed: Feed | None) -> Feed | None:
         if r.fd not in (None, "0"):
