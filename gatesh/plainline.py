@@ -9,8 +9,8 @@ is nothing for tree-sitter to misread and nothing for gatesh to correct, so buil
 directly gives the Program the full path builds, several times faster (tests/test_plainline.py
 checks that the two agree).  Anything else goes the full way, and so do the shapes on which
 tree-sitter-bash errs (the full path then refuses or misreads them the same way each time):
-a command word with a quote, `=`, `@`, `%`, `+`, `:` or `,`, or starting with `-`; a word
-starting with `=`; `0<f`; `-` before an fd redirect; a reserved word or declaration builtin.
+a command word that is a reserved word or declaration builtin, holds a quote, `=`, `@`, `%`,
+`+`, `:` or `,`, or starts with `-`; a word starting with `=`; `0<f`; `-` before `2>f`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _FIRST_CHARS = frozenset(_ALNUM + "_./-")                # a command word
 _SIMPLE_CHARS = frozenset(_ALNUM + "_./:@%+,=- ")       # literal wherever they stand, and blank
 _EXTENDED_MARKS = ("'", '"', "|", "<", ">")
-# words that are keywords or builtins tree-sitter-bash gives their own shape, anywhere
+# command words that are keywords or builtins tree-sitter-bash gives their own shape
 _SPECIAL_WORDS = frozenset((
     "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if",
     "in", "select", "then", "time", "until", "while", "declare", "export", "local",
@@ -45,7 +45,7 @@ def plain_program(text: str) -> Program | None:
         tokens = text.split(" ")
         first = tokens[0]
         if "" in tokens or first[0] == "-" or not _FIRST_CHARS.issuperset(first) or \
-                " =" in text or not _SPECIAL_WORDS.isdisjoint(tokens):
+                " =" in text or first in _SPECIAL_WORDS:
             return None  # a blank too many, an odd command word, `=x`, a keyword
         get = _PLAIN_WORDS.get  # inlined _plain_word: a call per word costs more than the lookup
         argv = tuple([get(t) or _plain_word(t) for t in tokens])
@@ -62,8 +62,8 @@ def plain_program(text: str) -> Program | None:
         for m in tokens_of(text):
             word, target = m.group("word", "to")
             if word is not None:
-                if word in _SPECIAL_WORDS:
-                    return None
+                if not argv and word in _SPECIAL_WORDS:
+                    return None  # a keyword as the command word
                 argv.extend(_words(word, _no_sub) if "'" in word or '"' in word
                             else (_plain_word(word),))
             elif target is not None:

@@ -41,6 +41,7 @@ def _full(text: str) -> Program | str:
     ("aws ce get-cost --time-period a/b", "aws ce get-cost --time-period a/b"),
     ("tr < in 'a b' > out 2>&1 | wc -l", "tr 'a b' <in >out 2>&1 | wc -l"),
     ("make 2>/dev/null >> log", "make 2>/dev/null >>log"),
+    ("assimp export in.stl out.obj | grep if", "assimp export in.stl out.obj | grep if"),
 ])
 def test_plain_lines(text: str, ir: str) -> None:
     prog = plain_program(text)
@@ -50,7 +51,7 @@ def test_plain_lines(text: str, ir: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "A=1 cmd", "-x a", "a@b c", "x+: y", "'q' x", "a ==", "a =b", "time ls", "if x",
-    "echo then", "export A=1", "a  b", " a", "a ", "a | ", "a |b", "a || b", "a && b", "a; b",
+    "a | then", "export A=1", "a  b", " a", "a ", "a | ", "a |b", "a || b", "a && b", "a; b",
     "echo $HOME", "echo ~", "rm *", "echo \"$x\"", "echo \"a\\b\"", "echo \"!\"", "echo é",
     "a\tb", "a\nb", "echo {a,b}", "echo `x`", "a 0<f", "a - 2>f", "a 2>&f", "a >&-", "a &>f",
     "a <>f", "a <<f", "a >|f", "a 12>f", "a x>f", "a > =f",
@@ -95,6 +96,8 @@ def _lines() -> list[str]:
         out.append(" | ".join(cmds))
     for prev in ("-", "x-", "--", "'-'", "a"):
         out += [f"a {prev} 2>f", f"a {prev} 1>&2 b", f"a {prev} >f"]
+    for kw in ("if", "then", "fi", "do", "done", "time", "coproc", "in", "export", "unset"):
+        out += [f"a {kw}", f"a {kw} b | c {kw}", f"{kw} a", f"a | {kw}", f"a '{kw}' > {kw}"]
     return out
 
 
