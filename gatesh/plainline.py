@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _FIRST_CHARS = frozenset(_ALNUM + "_./-")                # a command word
 _SIMPLE_CHARS = frozenset(_ALNUM + "_./:@%+,=- ")       # literal wherever they stand, and blank
-_EXTENDED_MARKS = ("'", '"', "|", "<", ">")
+_EXTENDED_MARKS = ("'", '"', "|", "<", ">")   # what the grammar adds to plain words
+_FULL_WAY = ("&&", "||", ";", "$", "`")          # lists and expansions, quoted or not
 # command words that are keywords or builtins tree-sitter-bash gives their own shape
 _SPECIAL_WORDS = frozenset((
     "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if",
@@ -50,8 +51,8 @@ def plain_program(text: str) -> Program | None:
         get = _PLAIN_WORDS.get  # inlined _plain_word: a call per word costs more than the lookup
         argv = tuple([get(t) or _plain_word(t) for t in tokens])
         return Program((Pipeline((SimpleCommand(argv),)),))
-    if not any(m in text for m in _EXTENDED_MARKS):
-        return None
+    if not any(m in text for m in _EXTENDED_MARKS) or any(m in text for m in _FULL_WAY):
+        return None  # decided before the grammar is compiled: `gatesh -c 'a && b'` never is
     line, dash_fd, tokens_of = _GRAMMAR or _compile()
     if line(text) is None or " - " in text and dash_fd(text):
         return None
