@@ -1,17 +1,17 @@
 """Interactive gatesh: the real bash in a pty, each command line gated before bash reads it.
 
-The copy loop is the launcher's (pump.Pump) with one difference: while bash is at its prompt
-(marked by shell-hooks/bashrc on a private pipe, and checked against the terminal's foreground
-job), typed input is held here until it forms a complete command, which is gated and then
-forwarded untouched, or replaced by `__gatesh_blocked` so that the next prompt reports the
-failure.  While a program runs in the foreground its input passes through.  A command that
-needs a human is reviewed in a forked gate whose answer is one more descriptor in the select.
+The loop is the launcher's (pump.Pump) with bash's output copied by a thread (sessionout)
+and one difference on input: while bash is at its prompt (marked by shell-hooks/bashrc on a
+private pipe, and checked against the terminal's foreground job), typed input is held here
+until it forms a complete command, which is gated and then forwarded exactly as gated, or
+replaced by `__gatesh_blocked` so that the next prompt reports the failure.  While a program
+runs in the foreground its input passes through.  A command that needs a human is reviewed in
+a forked gate whose answer is one more descriptor in the select.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import select
 import signal
@@ -20,6 +20,7 @@ from . import terminal
 from .pump import Pump
 from .sessionask import Asking
 from .sessionline import edit, needs_more, take_line
+from .sessionout import Output
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,24 +55,34 @@ class Session(Pump):
         self.shown = b""              # the blocked command, shown where bash would echo it
         self.echo_on = False          # the terminal echoes: held typing is echoed here
         self.echoed = ""              # what this loop has echoed of the held line
-        self.expect_echo = bytearray()  # bash's coming echo of what was echoed here
         self.after_block: tuple[bytes, int] | None = None   # (message, status) to deliver
         self.grant: str | None = None     # the approval record of the running line
-        self.out_held: bytearray | None = None  # bash's output while it echoes the stand-in
+        self.out = Output(master, 1)
+        self.wake_open = True
 
     # --- the loop ---------------------------------------------------------------------
 
     def run(self) -> int:
+        os.set_blocking(self.master, True)   # the copy thread blocks in read()
+        self.out.start()
         try:
-            return super().run()
+            self.handle_resize()
+            self.reap()
+            while self.status is None:
+                self.step(None)
+            self.in_fd = None
+            self.out.finish()
         finally:
             from .approvals import revoke
             revoke(self.grant)
+        self.reap()
+        code = os.waitstatus_to_exitcode(self.status)
+        return 128 - code if code < 0 else code
 
     def step(self, timeout: float | None) -> bool:
         rlist = [self.sig.fd, self.hook_r] if self.hook_open else [self.sig.fd]
-        if self.master_open:
-            rlist.append(self.master)
+        if self.wake_open:
+            rlist.append(self.out.wake_r)
         if self.in_fd is not None and len(self.pending) < 65536 and len(self.held) < 1 << 20:
             rlist.append(self.in_fd)
         if self.asking is not None:
@@ -80,8 +91,8 @@ class Session(Pump):
         r, w, _ = select.select(rlist, wlist, [], timeout)
         if self.sig.fd in r:
             self.handle_signals()
-        if self.master in r:
-            self.handle_master_read()
+        if self.wake_open and self.out.wake_r in r:   # EOF: bash's side of the pty is gone
+            self.wake_open = self.master_open = False
         if self.hook_open and self.hook_r in r:
             self.handle_hook()
         if self.asking is not None and self.asking.fd in r:
@@ -95,6 +106,14 @@ class Session(Pump):
                 self.pending += b"\x04"
             self.eof_due = False
         return bool(r or w)
+
+    def handle_master_write(self) -> None:
+        """Input to bash, a little at a time: the pty is in blocking mode for the copy thread,
+        and select said there is room."""
+        try:
+            del self.pending[:os.write(self.master, self.pending[:512])]
+        except OSError:   # the pty is gone: the input has nowhere to go
+            self.pending.clear()
 
     def handle_signals(self) -> None:
         for signum in self.sig.read():
@@ -199,7 +218,7 @@ class Session(Pump):
         gone = len(old) - same
         out = "\b" * gone + " " * gone + "\b" * gone + new[same:]
         if out:
-            Pump.write_out(self, out.encode("utf-8", "surrogateescape"))
+            self.out.show(out.encode("utf-8", "surrogateescape"))
         self.echoed = new
 
     def forward(self, line: str, term: bytes) -> None:
@@ -207,7 +226,7 @@ class Session(Pump):
         data = line.encode("utf-8", "surrogateescape")
         self.pending += data + term
         if self.echo_on:
-            self.expect_echo += data
+            self.out.expect_echo(data)
 
     def handle_answer(self) -> None:
         assert self.asking is not None
@@ -236,62 +255,9 @@ class Session(Pump):
 
     def block(self, message: bytes, status: int) -> None:
         self.after_block = (message, status)
-        self.out_held = bytearray()
+        self.out.hold()
         self.pending += _BLOCKED_CALL + b" %d\r" % status
         self.at_prompt = False
-
-    def handle_master_read(self) -> None:
-        """bash's output, straight on while nothing is held or expected (the fast path)."""
-        try:
-            data = os.read(self.master, 65536)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            if e.errno != errno.EIO:   # EIO: the slave side is gone (Linux's EOF)
-                raise
-            data = b""
-        if not data:
-            self.master_open = False
-        elif self.out_held is None and not self.expect_echo and self.out_fd is not None:
-            try:
-                n = os.write(self.out_fd, data)
-                if n == len(data):
-                    return
-                data = data[n:]           # a short write: the rest by the careful path
-            except BlockingIOError:
-                pass
-            except OSError:
-                self.out_fd = None
-                return
-            Pump.write_out(self, data)
-        else:
-            self.write_out(data)
-
-    def write_out(self, data: bytes) -> None:
-        if self.out_held is not None:
-            self.out_held += data
-            return
-        if self.expect_echo:
-            data = self.strip_echo(data)
-        super().write_out(data)
-
-    def strip_echo(self, data: bytes) -> bytes:
-        """bash's echo of a line already echoed here, taken out of its output; at the first
-        byte that is not that echo (a wrapped long line), the rest is shown as it comes."""
-        out = bytearray()
-        i, want = 0, self.expect_echo
-        while i < len(data) and want:
-            if data[i] == want[0]:
-                del want[:1]
-                i += 1
-            elif data[i] == 0x1b:                  # readline's mode switches pass through
-                j = _escape_end(data, i)
-                out += data[i:j]
-                i = j
-            else:
-                want.clear()
-        out += data[i:]
-        return bytes(out)
 
     # --- marks from the hooks ---------------------------------------------------------
 
@@ -326,9 +292,8 @@ class Session(Pump):
     def on_prompt(self) -> None:
         if terminal.foreground_job(self.master) != self.agent:
             return   # a mark written by some other program: not bash at its prompt
-        if self.out_held is not None and self.after_block is None:
-            held, self.out_held = self.out_held, None   # the stand-in never reported back
-            self.write_out(bytes(held))
+        if self.out.holding() and self.after_block is None:
+            self.out.show(bytes(self.out.take_held()))   # the stand-in never reported back
         if self.grant:
             from .approvals import revoke
             revoke(self.grant)
@@ -341,7 +306,7 @@ class Session(Pump):
         self.terms.clear()
         self.echo_on = terminal.echoes(self.slave)   # readline has not taken the terminal yet
         self.echoed = ""
-        self.expect_echo.clear()
+        self.out.clear_expect()
         if self.after_block is not None:     # the prompt after ^C dropped a blocked command
             message, status = self.after_block
             self.block(message, status)
@@ -351,19 +316,8 @@ class Session(Pump):
 
     def on_blocked_call(self) -> None:
         """bash runs __gatesh_blocked: drop its echo, then show why the command was blocked."""
-        echo = self.out_held if self.out_held is not None else bytearray()
-        self.out_held = None
-        while True:
-            r, _, _ = select.select([self.master], [], [], 0)
-            if not r:
-                break
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            echo += chunk
+        self.out.settle()
+        echo = self.out.take_held()
         at = echo.find(_BLOCKED_CALL)
         if at >= 0:   # bash echoes what it reads: show the blocked command there instead
             end = at + len(_BLOCKED_CALL)
@@ -373,23 +327,14 @@ class Session(Pump):
             shown = visible(self.shown.decode("utf-8", "surrogateescape")).encode()
             echo[at:end] = b"" if self.echo_on else shown
         if echo:
-            self.write_out(bytes(echo))
+            self.out.show(bytes(echo))
         if self.after_block is not None:
             message = self.after_block[0]
             self.after_block = None
-            with contextlib.suppress(OSError):
-                os.write(self.err_fd, message.replace(b"\n", b"\r\n") if self.crlf else message)
+            self.out.show(message.replace(b"\n", b"\r\n") if self.crlf else message,
+                          self.err_fd)
 
 
 def _first_eol(buf: bytearray) -> int:
     found = [i for i in (buf.find(b"\n"), buf.find(b"\r")) if i >= 0]
     return min(found) if found else len(buf)
-
-
-def _escape_end(data: bytes, i: int) -> int:
-    if data[i + 1:i + 2] == b"[":
-        j = i + 2
-        while j < len(data) and not 0x40 <= data[j] <= 0x7e:
-            j += 1
-        return min(j + 1, len(data))
-    return min(i + 2, len(data))

@@ -11,7 +11,7 @@ import os
 import signal
 
 __all__ = ["default_signals_for_exec", "lock_exclusive", "fork_session_pty", "foreground_job",
-           "reads_raw_keys", "take_back_input", "interrupt_char", "echoes"]
+           "reads_raw_keys", "take_back_input", "interrupt_char", "echoes", "output_waiting"]
 
 # CPython sets these to SIG_IGN at start-up, and an ignored signal stays ignored across
 # exec: bash would then see SIGPIPE ignored (`yes | head -1` would make `yes` fail with
@@ -314,3 +314,14 @@ def echoes(fd: int) -> bool:
         return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
     except termios.error:
         return False
+
+
+def output_waiting(fd: int) -> int:
+    """Bytes ready to be read on fd (FIONREAD); 0 when unknown."""
+    import fcntl
+    import struct
+    import termios
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+    except OSError:
+        return 0

@@ -301,7 +301,7 @@ def test_aider_run_cmd_with_interact_in_a_terminal(world, tmp_path):
                            "aider_run_cmd.py")
     env = dict(world.env, SHELL=gatesh_exe())
     for n, (cmd, keys, want) in enumerate((
-            ("read -p 'name? ' x; echo hi-$x; exit 3", "ada", "hi-ada\r\n"),
+            ("read -p 'name? ' x; echo hi-$x; sleep 0.5; exit 3", "ada", "hi-ada"),
             ("rm -rf ~", None, "status=blocked reason="))):
         root = os.path.join(str(tmp_path), f"pane{n}")
         os.makedirs(root)
@@ -438,3 +438,20 @@ def test_nested_shells_of_an_approved_command_are_not_asked_again(world, tmp_pat
     finally:
         agent.close()
         console.close()
+
+
+def test_login_and_norc_sessions_read_what_bash_reads_and_stay_gated(world):
+    with open(os.path.join(world.home, ".bash_profile"), "w") as f:
+        f.write(f"PS1='{PROMPT}'; export FROM_PROFILE=yes\n")
+    with open(os.path.join(world.home, ".bashrc"), "w") as f:
+        f.write(f"PS1='{PROMPT}'; FROM_RC=yes\n")
+    for args, want in ((["-l"], "profile=yes rc="), (["--norc"], "profile= rc="),
+                       ([], "profile= rc=yes")):
+        p = pexpect.spawn(gatesh_exe(), args, env=dict(world.env, PS1=PROMPT), cwd=world.project,
+                          encoding="utf-8", timeout=20)
+        p.expect_exact(PROMPT)
+        assert want in _run(p, "echo profile=$FROM_PROFILE rc=$FROM_RC")
+        assert "BLOCKED" in _run(p, "rm -rf ~")
+        p.sendline("exit")
+        p.expect(pexpect.EOF)
+    assert _precious(world) == "keep me\n"
