@@ -15,6 +15,7 @@ import contextlib
 import os
 import select
 import signal
+import time
 
 from . import terminal
 from .pump import Pump
@@ -30,6 +31,8 @@ __all__ = ["Session"]
 
 _BLOCKED_CALL = b"__gatesh_blocked"
 _RECENT = 1 << 16   # input passed through, kept to take back what nobody read
+_RAW_WAIT = 0.05    # how long a marked prompt may take to switch the terminal to raw keys
+_POLL = 0.0005      # select's timeout while waiting for that switch
 
 
 class Session(Pump):
@@ -45,6 +48,10 @@ class Session(Pump):
         self.err_fd = 2
         self.crlf = tty_fd is not None
         self.at_prompt = False
+        self.started = False          # the first prompt has been marked
+        self.prompts = 0              # prompts marked so far
+        self.reading_since = 0.0      # when the last mark was answered, until readline reads
+        self.eof_sent_to: tuple[str, int] | None = None   # after the input ended
         self.held = bytearray()       # input held while bash is at its prompt
         self.lines: list[str] = []    # lines of a command bash is still reading (PS2)
         self.terms: list[bytes] = []  # how each of those lines ended (\r or \n)
@@ -88,7 +95,7 @@ class Session(Pump):
         if self.asking is not None:
             rlist.append(self.asking.fd)
         wlist = [self.master] if self.pending and self.master_open else []
-        r, w, _ = select.select(rlist, wlist, [], timeout)
+        r, w, _ = select.select(rlist, wlist, [], _POLL if self.reading_since else timeout)
         if self.sig.fd in r:
             self.handle_signals()
         if self.wake_open and self.out.wake_r in r:   # EOF: bash's side of the pty is gone
@@ -101,11 +108,24 @@ class Session(Pump):
             self.handle_input()
         if self.master in w:
             self.handle_master_write()
-        if self.eof_due and not self.pending and self.master_open and not self.held:
-            if not terminal.send_eof(self.master):      # readline: ^D on an empty line
-                self.pending += b"\x04"
-            self.eof_due = False
+        if self.reading_since:
+            self.prompt_ready()
+        if self.eof_due and not self.pending and self.master_open and not self.held \
+                and self.asking is None and not self.reading_since:
+            self.send_end_of_input()
         return bool(r or w)
+
+    def send_end_of_input(self) -> None:
+        """The agent's input has ended: as a pipe's end is seen by every read, bash at each
+        prompt and each program in the foreground gets one end-of-input (^D)."""
+        fg = terminal.foreground_job(self.master)
+        who = ("prompt", self.prompts) if self.at_prompt else ("job", fg) if fg != self.agent \
+            else None
+        if who is None or who == self.eof_sent_to:
+            return   # bash is busy itself: wait for its prompt
+        self.eof_sent_to = who
+        if not terminal.send_eof(self.master):      # readline: ^D on an empty line
+            self.pending += b"\x04"
 
     def handle_master_write(self) -> None:
         """Input to bash, a little at a time: the pty is in blocking mode for the copy thread,
@@ -150,8 +170,8 @@ class Session(Pump):
             return
         if not self.at_prompt and self.asking is None and self._bash_reads_unmarked(data):
             self.at_prompt = True   # no mark (PROMPT_COMMAND tampered with): gate anyway
-        if self.at_prompt or self.asking is not None:
-            self.held += data
+        if self.at_prompt or self.asking is not None or not self.started or self.reading_since:
+            self.held += data   # for the prompt (marked, or the first one still to come)
             self.take_commands()
         else:
             self.pass_through(data)
@@ -298,7 +318,12 @@ class Session(Pump):
             from .approvals import revoke
             revoke(self.grant)
             self.grant = None
-        back = terminal.take_back_input(self.slave)   # typed ahead while the command ran
+        self.started = True
+        self.prompts += 1
+        # Typed ahead while the command ran and not read by it: taken back and gated here.
+        # The flush also drops bytes still on their way into the terminal, so nothing
+        # passed through is ever read by bash's prompt ungated (at worst it is lost).
+        back = terminal.take_back_input(self.slave)
         if back and back <= len(self.recent):
             self.held[:0] = self.recent[-back:]
         self.recent.clear()
@@ -307,6 +332,17 @@ class Session(Pump):
         self.echo_on = terminal.echoes(self.slave)   # readline has not taken the terminal yet
         self.echoed = ""
         self.out.clear_expect()
+        self.reading_since = time.monotonic()   # see prompt_ready()
+
+    def prompt_ready(self) -> None:
+        """After the mark is answered, readline takes the terminal (raw mode) before it
+        reads: only then is held input sent, so bash sees it as typed at its prompt (not
+        echoed early by the terminal, and ^D read as a key).  A bash without line editing
+        stays in line mode: after a moment the input goes all the same."""
+        if not terminal.reads_raw_keys(self.master) and \
+                time.monotonic() - self.reading_since < _RAW_WAIT:
+            return
+        self.reading_since = 0.0
         if self.after_block is not None:     # the prompt after ^C dropped a blocked command
             message, status = self.after_block
             self.block(message, status)

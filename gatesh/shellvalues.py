@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .model import Part, PartKind, Word, lit
 
-__all__ = ["DATA_COMMANDS", "split_words", "bind", "unquoted_body", "echo_output"]
+__all__ = ["DATA_COMMANDS", "split_words", "bind", "unquoted_body", "echo_output", "mktemp_value"]
 
 
 # Commands that only read, print or look up their operands: `echo rm -rf /` is data.
@@ -130,3 +130,24 @@ def echo_output(argv: tuple[Word, ...]) -> str | None:
     if name == "printf" and len(rest) == 1 and "%" not in rest[0] and "\\" not in rest[0]:
         return rest[0]
     return None
+
+
+def mktemp_value(w: Word, vars: dict[str, str]) -> str | None:
+    """`$(mktemp)` / `$(mktemp -d [-t TEMPLATE])` as a value: a new path in the temporary
+    directory, so `trap 'rm -rf "$tmp"' EXIT` is judged as cleaning up a temp dir.  A
+    template or directory naming a path (-p DIR, --tmpdir=DIR, a/b.XXX) is not known here."""
+    if len(w.parts) != 1 or w.parts[0].kind is not PartKind.CMDSUB or w.parts[0].program is None:
+        return None
+    pls = w.parts[0].program.pipelines
+    if len(pls) != 1 or len(pls[0].elements) != 1:
+        return None
+    cmd = pls[0].elements[0]
+    argv = getattr(cmd, "argv", ())
+    if not argv or argv[0].value != "mktemp" or getattr(cmd, "redirects", ()):
+        return None
+    for a in argv[1:]:
+        v = a.value
+        if v is None or "/" in v or v in ("-p", "--tmpdir") or v.startswith(("-p", "--tmpdir=")):
+            return None
+    base = (vars.get("TMPDIR") or "/tmp").rstrip("/") or "/tmp"
+    return f"{base}/tmp.gatesh-mktemp"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .model import (Assign, Feed, Invocation, Match, PartKind, Pipeline, Program,
                     Redirect, Severity, SimpleCommand, Verdict, Word)
-from . import wrappers
-from .shellvalues import DATA_COMMANDS, bind, echo_output, split_words, unquoted_body
+from . import latercode, wrappers
+from .shellvalues import (DATA_COMMANDS, bind, echo_output, mktemp_value, split_words,
+                          unquoted_body)
 
 __all__ = ["Unwrapped", "unwrap", "MAX_DEPTH"]
 
@@ -124,9 +125,19 @@ class _Walker:
         for r in redirects:
             self.redirect_subs(r, via, remote, depth)
             feed = self._redirect_feed(r, feed)
+        if assigns and depth < MAX_DEPTH:   # PROMPT_COMMAND=..., PS1='$(...)': run later
+            later = latercode.assigned_code(assigns)
+            if later is not None:
+                self.later(later, via, remote, depth, argv)
         if not argv:
             for a in assigns:
                 val = bind(a.value, self.vars).value if a.value is not None else None
+                if val is None and a.value is not None:
+                    val = mktemp_value(a.value, self.vars)
+                elif val is not None and a.value is not None and a.value.parts and \
+                        a.value.parts[0].kind is PartKind.TILDE:   # d=~ holds the home path
+                    home = self.vars.get("HOME") if a.value.parts[0].text == "~" else None
+                    val = home + val[1:] if home else None
                 if val is not None and not a.items:
                     self.vars[a.name] = val
                 else:
@@ -204,6 +215,14 @@ class _Walker:
                          context)
         if step.extra is not None:
             self.command(step.extra, assigns, (), None, new_via, new_remote, depth + 1, context)
+
+    def later(self, step: Step, via: tuple[str, ...], remote: str | None, depth: int,
+              argv: tuple[Word, ...]) -> None:
+        self.out.steps.append(step.label)
+        if step.opaque:
+            _opaque(self.out, step.opaque_rule, step.opaque, " ".join(w.text for w in argv))
+        elif step.code:
+            self.code(step.code, "sh", via + (step.label,), remote, depth + 1, argv)
 
     def change_dir(self, argv: tuple[Word, ...]) -> None:
         """Follow `cd DIR`: later commands' relative paths resolve there ("?" when unknown)."""

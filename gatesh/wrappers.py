@@ -6,6 +6,7 @@ read from stdin, or an opaque payload the gate cannot read.  None means "not a w
 
 from __future__ import annotations
 
+from . import latercode
 from .model import Assign, PartKind, Word, lit
 from .steps import UNKNOWN_INPUT, Step, code_kw, join_code, skip_options
 
@@ -281,6 +282,9 @@ _PEELERS: dict[str, object] = {
 }
 for _sh in ("bash", "sh", "dash", "zsh", "ksh", "ash", "mksh", "yash", "gatesh"):
     _PEELERS[_sh] = _shell
+_PEELERS["trap"] = latercode.trap_code
+for _decl in ("export", "declare", "typeset", "local", "readonly"):
+    _PEELERS[_decl] = latercode.declared_code
 
 
 def is_wrapper(name: str) -> bool:

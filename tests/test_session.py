@@ -134,7 +134,9 @@ def test_input_typed_ahead_during_a_command_is_gated_at_the_prompt(world):
 
 def test_removing_the_prompt_mark_does_not_open_the_gate(world):
     p = _spawn(world)
-    _run(p, "unset PROMPT_COMMAND; unset -f __gatesh_prompt")
+    assert "tamper:session_hooks" in _run(p, "unset PROMPT_COMMAND")
+    assert "tamper:readline_bindings" in _run(p, "bind '\"q\": \"rm -rf ~\"'")
+    _run(p, "PROMPT_COMMAND=()")       # gone all the same: the terminal still tells
     p.sendline("rm -rf ~")
     p.expect_exact("BLOCKED")
     p.expect_exact(PROMPT)

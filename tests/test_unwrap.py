@@ -67,6 +67,28 @@ def test_shells_eval_and_interpreters_are_reparsed(text):
     assert ["rm", "-rf", "/x"] in argvs(text), argvs(text)
 
 
+@pytest.mark.parametrize("text", [
+    "trap 'rm -rf /x' EXIT", "trap -- 'rm -rf /x' INT TERM", "PROMPT_COMMAND='rm -rf /x'",
+    "export PROMPT_COMMAND='rm -rf /x'", "PROMPT_COMMAND=('date' 'rm -rf /x')",
+    "PS1='$(rm -rf /x) $ '", "export PS0='`rm -rf /x`'", "declare -x PS4='+$(rm -rf /x)'",
+    "export PROMPT_COMMAND='export PS1=\"$(rm -rf /x)\"'",
+])
+def test_code_left_to_run_later_is_read(text):
+    """Traps, PROMPT_COMMAND and prompt strings run their code later: it is read now."""
+    assert ["rm", "-rf", "/x"] in argvs(text), argvs(text)
+
+
+@pytest.mark.parametrize("text", ["trap - EXIT", "trap '' INT", "trap -p", "PS1='\\u@\\h $ '",
+                                  "export PS1 PS2", "export FOO=bar"])
+def test_plain_traps_and_prompts_run_nothing_later(text):
+    assert [a[0] for a in argvs(text)] in (["trap"], ["export"], [])
+    assert opaque(text) == []
+
+
+def test_prompt_command_built_at_run_time_is_opaque():
+    assert opaque('PROMPT_COMMAND="$X"') and opaque('export PROMPT_COMMAND="$(cat f)"')
+
+
 def test_python_file_apis_become_commands():
     got = argvs("python3 -c \"import shutil, os, pathlib; shutil.rmtree('/home/u');"
                 " os.remove('/etc/passwd'); pathlib.Path('/srv/x').unlink()\"")
@@ -140,3 +162,12 @@ def test_script_named_to_a_shell_is_read(tmp_path):
 
 def test_lookups_that_do_not_run_are_not_unwrapped():
     assert argvs("command -v rm") == [["command", "-v", "rm"]]
+
+
+def test_assigned_tilde_and_mktemp_values_are_known():
+    """d=~ holds the home path (bash expands a tilde in an assignment); $(mktemp -d) a new
+    path in the temporary directory."""
+    assert ["rm", "-rf", "/home/u"] in argvs('d=~; rm -rf "$d"')
+    assert ["rm", "-rf", "/home/u/x"] in argvs('d=~/x; rm -rf "$d"')
+    assert ["rm", "-rf", "/tmp/tmp.gatesh-mktemp"] in argvs('t=$(mktemp -d); rm -rf "$t"')
+    assert ["rm", "-rf", None] in argvs('t=$(mktemp -d -p /srv); rm -rf "$t"')
