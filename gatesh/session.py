@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Session"]
 
 _BLOCKED_CALL = b"__gatesh_blocked"
+_SYNC = b"\x1b]7771;gatesh\x07"   # printed by __gatesh_blocked after its own echo
 _RECENT = 1 << 16   # input passed through, kept to take back what nobody read
 _RAW_WAIT = 0.05    # how long a marked prompt may take to switch the terminal to raw keys
 _POLL = 0.0005      # select's timeout while waiting for that switch
@@ -352,8 +353,11 @@ class Session(Pump):
 
     def on_blocked_call(self) -> None:
         """bash runs __gatesh_blocked: drop its echo, then show why the command was blocked."""
-        self.out.settle()
+        self.out.settle(_SYNC)
         echo = self.out.take_held()
+        at = echo.find(_SYNC)
+        if at >= 0:
+            del echo[at:at + len(_SYNC)]
         at = echo.find(_BLOCKED_CALL)
         if at >= 0:   # bash echoes what it reads: show the blocked command there instead
             end = at + len(_BLOCKED_CALL)

@@ -27,7 +27,6 @@ class Output:
         self.lock = threading.Lock()
         self.held: bytearray | None = None
         self.expect = bytearray()
-        self.in_read = False
         self.closed = False
         self.count = 0   # chunks copied: finish() waits for it to stand still
         self.wake_r, self._wake_w = os.pipe()   # EOF on wake_r: bash's side of the pty is gone
@@ -39,12 +38,10 @@ class Output:
     def _copy(self) -> None:
         read, write, master = os.read, os.write, self.master
         while True:
-            self.in_read = True
             try:
                 data = read(master, 65536)
             except OSError:   # EIO: every slave descriptor is closed (Linux's EOF)
                 data = b""
-            self.in_read = False
             if not data:
                 break
             self.count += 1
@@ -127,13 +124,15 @@ class Output:
     def holding(self) -> bool:
         return self.held is not None
 
-    def settle(self, limit: float = 1.0) -> None:
-        """Wait until everything bash has written so far has been read and routed (bash is
-        waiting for the session, so nothing new comes)."""
+    def settle(self, marker: bytes, limit: float = 1.0) -> None:
+        """Wait until marker has come through into the held output: bash printed it after
+        everything the session needs to see (a pty delivers bytes a moment after they
+        were written, so the kernel's counts cannot tell)."""
         deadline = time.monotonic() + limit
         while not self.closed and time.monotonic() < deadline:
-            if self.in_read and terminal.output_waiting(self.master) == 0:
-                return
+            with self.lock:
+                if self.held is None or marker in self.held:
+                    return
             time.sleep(0.0005)
 
     def take_held(self) -> bytearray:
