@@ -37,6 +37,7 @@ class Output:
 
     def _copy(self) -> None:
         read, write, master = os.read, os.write, self.master
+        waiting = terminal.output_waiting
         while True:
             try:
                 data = read(master, 65536)
@@ -44,6 +45,16 @@ class Output:
                 data = b""
             if not data:
                 break
+            if len(data) >= 4095 and waiting(master):   # more is there: one write for all
+                parts = [data]
+                size = len(data)
+                while size < 32768:
+                    more = read(master, 65536)
+                    parts.append(more)
+                    size += len(more)
+                    if len(more) < 4095 or not waiting(master):
+                        break
+                data = b"".join(parts)
             self.count += 1
             # Nothing held or expected (the session sets either before bash can produce the
             # output concerned): straight on, without the lock.

@@ -149,4 +149,14 @@ def run(cfg: Config, argv: list[str]) -> int:
         s = Session(cfg, pid, master, slave, to_gatesh_r, to_bash_w, 0,
                     0 if in_tty else tty, sig, inner.argv[0])
         s.crlf = in_tty
+        _warm_gate(cfg)   # while bash reads its start-up files: the first command is quick
         return s.run()
+
+
+def _warm_gate(cfg: Config) -> None:
+    """Load the parser and the rules once, now, rather than when the first command waits."""
+    try:
+        from .gate import Request, review
+        review(Request(command="true", cwd=os.getcwd(), origin="session", env=os.environ), cfg)
+    except Exception:  # noqa: BLE001 - only a head start; the real review fails closed itself
+        pass
