@@ -196,16 +196,16 @@ def enforce(req: Request, cfg: Config) -> Decision:
         if earlier is not None:   # inside a command a human approved: not asked again
             d = replace(d, blocked=False, reason="approved_ancestor",
                         notes=d.notes + (f"inside approved request {earlier}",))
-    if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
-        from .channel import new_id
-        request_id = new_id()
-        try:  # the wait itself is on record: a gate killed while waiting still left a trace
-            append(cfg.audit_path, {**_record_fields(req, d), "event": "pending",
-                                    "outcome": "waiting", "request": request_id},
-                   max_bytes=cfg.audit_max_bytes, export=cfg.audit_syslog)
-        except AuditUnwritable as e:
-            return replace(d, reason="audit_unwritable", why=str(e))
-        d = _ask_human(d, req, cfg, request_id)
+        else:
+            from .channel import new_id
+            request_id = new_id()
+            try:  # the wait is on record: a gate killed while waiting still left a trace
+                append(cfg.audit_path, {**_record_fields(req, d), "event": "pending",
+                                        "outcome": "waiting", "request": request_id},
+                       max_bytes=cfg.audit_max_bytes, export=cfg.audit_syslog)
+            except AuditUnwritable as e:
+                return replace(d, reason="audit_unwritable", why=str(e))
+            d = _ask_human(d, req, cfg, request_id)
     try:
         append(cfg.audit_path, _record_fields(req, d), max_bytes=cfg.audit_max_bytes,
                export=cfg.audit_syslog)

@@ -41,6 +41,11 @@ class Pump:
             self.step(None)
         self.drain()
         self.reap()
+        return self.exit_code()
+
+    def exit_code(self) -> int:
+        """The agent's exit status as a shell reports it: 128+n when signal n killed it."""
+        assert self.status is not None
         code = os.waitstatus_to_exitcode(self.status)
         return 128 - code if code < 0 else code
 
@@ -72,9 +77,13 @@ class Pump:
                 self.reap()
             elif signum == signal.SIGWINCH:
                 self.handle_resize()
-            elif signum in FORWARDED and self.status is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.agent, signum)
+            elif signum in FORWARDED:
+                self.forward_signal(signum)
+
+    def forward_signal(self, signum: int) -> None:
+        if self.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.agent, signum)
 
     def handle_resize(self) -> None:
         size = terminal.get_winsize(self.tty_fd) if self.tty_fd is not None else None
@@ -87,6 +96,11 @@ class Pump:
             while (found := os.waitpid(-1, os.WNOHANG))[0]:
                 if found[0] == self.agent:
                     self.status = found[1]
+                else:
+                    self.child_exited(found[0])
+
+    def child_exited(self, pid: int) -> None:
+        """Another child (or an orphan handed to this subreaper) was collected."""
 
     def handle_master_read(self) -> None:
         try:

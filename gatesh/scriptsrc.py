@@ -10,13 +10,15 @@ import os
 
 from .bashargs import CommandLine
 
-__all__ = ["Blocked", "StdinSession", "Unsupported", "script_text", "stdin_text"]
+__all__ = ["Blocked", "StdinSession", "Unsupported", "read_to_end", "script_text", "stdin_text"]
 
 _DEFAULT_PATH = "/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin:."
-# A script on a pipe is read to EOF before it is gated.  A pipe that stays quiet this long
-# without EOF is a session (the harness writes commands as it goes), which gatesh does not
-# support yet; a script larger than this is not read ahead either.
+# A script on a pipe is read to its end before it is gated.  A script file on a pipe
+# (`bash <(cmd)`) may take this long between writes; longer, or larger than _PIPE_MAX, is
+# refused.  stdin that goes quiet for _SESSION_IDLE_S before its end is a session instead
+# (a harness writing commands as it goes: stdinsession).
 _PIPE_IDLE_S = 5.0
+_SESSION_IDLE_S = 0.25
 _PIPE_MAX = 16 << 20
 
 
@@ -102,8 +104,9 @@ def _read_file(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _read_pipe(fd: int, what: str) -> bytes:
-    """Everything up to EOF; _Unsupported when the pipe stays open and quiet, or is huge."""
+def read_to_end(fd: int, idle_s: float) -> tuple[bytes, bool]:
+    """(bytes read, True at the pipe's end); False when it stayed quiet for idle_s or grew
+    past _PIPE_MAX first."""
     import select
 
     poller = select.poll()
@@ -111,19 +114,29 @@ def _read_pipe(fd: int, what: str) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        if not poller.poll(int(_PIPE_IDLE_S * 1000)):
-            raise Unsupported(f"{what} (a pipe that stays open: no end of input within "
-                               f"{_PIPE_IDLE_S:g} s) are")
+        if not poller.poll(int(idle_s * 1000)):
+            return b"".join(chunks), False
         try:
             chunk = os.read(fd, 1 << 16)
         except BlockingIOError:                   # the caller's O_NONBLOCK: poll again
             continue
         if not chunk:
-            return b"".join(chunks)
+            return b"".join(chunks), True
+        chunks.append(chunk)
         size += len(chunk)
         if size > _PIPE_MAX:
-            raise Unsupported(f"{what} over {_PIPE_MAX >> 20} MiB on a pipe are")
-        chunks.append(chunk)
+            return b"".join(chunks), False
+
+
+def _read_pipe(fd: int, what: str) -> bytes:
+    """Everything up to EOF; Unsupported when the pipe stays open and quiet, or is huge."""
+    data, ended = read_to_end(fd, _PIPE_IDLE_S)
+    if ended:
+        return data
+    if len(data) > _PIPE_MAX:
+        raise Unsupported(f"{what} over {_PIPE_MAX >> 20} MiB on a pipe are")
+    raise Unsupported(f"{what} (a pipe that stays open: no end of input within "
+                      f"{_PIPE_IDLE_S:g} s) are")
 
 
 def _first_line_has_nul(data: bytes) -> bool:
@@ -236,8 +249,7 @@ def stdin_text() -> str | None:
     if os.isatty(0):
         raise Unsupported("interactive sessions (commands typed on a terminal) are")
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):   # libuv hands out sockets
-        from .stdinsession import read_script
-        data, ended = read_script(0)
+        data, ended = read_to_end(0, _SESSION_IDLE_S)
         if not ended:
             raise StdinSession(data)   # the pipe stays open: commands arrive as they are written
         _refill_fd(0, data)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import signal
 import time
 
 from . import terminal
@@ -45,9 +44,8 @@ class Session(Pump):
         super().__init__(bash, master, in_fd, tty_fd, sig)
         self.cfg, self.slave, self.hook_r, self.hook_w, self.argv0 = (
             cfg, slave, hook_r, hook_w, argv0)
-        self.out_fd = 1
         self.err_fd = 2
-        self.crlf = tty_fd is not None
+        self.crlf = tty_fd == 0   # the agent's terminal is in raw mode: no \n -> \r\n
         self.at_prompt = False
         self.started = False          # the first prompt has been marked
         self.prompts = 0              # prompts marked so far
@@ -84,8 +82,7 @@ class Session(Pump):
             from .approvals import revoke
             revoke(self.grant)
         self.reap()
-        code = os.waitstatus_to_exitcode(self.status)
-        return 128 - code if code < 0 else code
+        return self.exit_code()
 
     def step(self, timeout: float | None) -> bool:
         rlist = [self.sig.fd, self.hook_r] if self.hook_open else [self.sig.fd]
@@ -136,26 +133,14 @@ class Session(Pump):
         except OSError:   # the pty is gone: the input has nowhere to go
             self.pending.clear()
 
-    def handle_signals(self) -> None:
-        for signum in self.sig.read():
-            if signum == signal.SIGCHLD:
-                self.reap()
-            elif signum == signal.SIGWINCH:
-                self.handle_resize()
-            elif signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
-                if self.asking is not None:
-                    self.asking.interrupt(signum)
-                if self.status is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(self.agent, signum)
+    def forward_signal(self, signum: int) -> None:
+        if self.asking is not None:   # a gate waiting for a human withdraws its request
+            self.asking.interrupt(signum)
+        super().forward_signal(signum)
 
-    def reap(self) -> None:
-        with contextlib.suppress(ChildProcessError):
-            while (found := os.waitpid(-1, os.WNOHANG))[0]:
-                if found[0] == self.agent:
-                    self.status = found[1]
-                elif self.asking is not None:
-                    self.asking.reaped(found[0])
+    def child_exited(self, pid: int) -> None:
+        if self.asking is not None:
+            self.asking.reaped(pid)
 
     # --- input ------------------------------------------------------------------------
 

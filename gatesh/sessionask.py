@@ -22,10 +22,8 @@ __all__ = ["Asking", "bash_cwd"]
 
 def bash_cwd(pid: int) -> str:
     """bash's current directory, from the kernel (not from anything bash could be told)."""
-    try:
-        return os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return os.getcwd()
+    from .procinfo import proc_cwd
+    return proc_cwd(pid) or os.getcwd()
 
 
 class Asking:

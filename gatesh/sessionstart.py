@@ -148,7 +148,6 @@ def run(cfg: Config, argv: list[str]) -> int:
             terminal.raw_terminal(0, keep_input=True) if in_tty else contextlib.nullcontext():
         s = Session(cfg, pid, master, slave, to_gatesh_r, to_bash_w, 0,
                     0 if in_tty else tty, sig, inner.argv[0])
-        s.crlf = in_tty
         _warm_gate(cfg)   # while bash reads its start-up files: the first command is quick
         return s.run()
 

@@ -1,7 +1,7 @@
 """gatesh fed on stdin: a whole script when the pipe ends at once, else a session.
 
 A pipe that reaches its end quickly holds a script: it is gated whole and bash is exec'd on
-the same bytes (scriptsrc).  A pipe that stays open is a harness writing commands as it goes
+the same bytes (scriptsrc.stdin_text, which also decides that a pipe is a session).  A pipe that stays open is a harness writing commands as it goes
 (Open Interpreter writes a command, then waits for its `echo ##end_of_execution##`): each
 complete command is gated as it arrives and written to a bash child's stdin, so state
 persists.  A blocked command reaches bash as a `printf` of the message on stderr followed by
@@ -21,33 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Config
 
-__all__ = ["read_script", "run"]
-
-# A pipe quiet this long before its end is a session, not a script being written out.
-_SCRIPT_IDLE_S = 0.25
-_SCRIPT_MAX = 16 << 20
-
-
-def read_script(fd: int) -> tuple[bytes, bool]:
-    """(bytes read, True at the pipe's end) - False when it went quiet or grew too large."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if not poller.poll(int(_SCRIPT_IDLE_S * 1000)):
-            return b"".join(chunks), False
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            continue
-        if not chunk:
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > _SCRIPT_MAX:
-            return b"".join(chunks), False
-
+__all__ = ["run"]
 
 def _stand_in(message: bytes, status: int) -> bytes:
     quoted = message.replace(b"'", b"'\\''")

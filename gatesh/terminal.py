@@ -286,13 +286,11 @@ def reads_raw_keys(fd: int) -> bool:
 
 def take_back_input(slave: int) -> int:
     """Discard what was typed into the terminal and not yet read; returns how many bytes."""
-    import fcntl
-    import struct
     import termios
+    n = output_waiting(slave)
     try:
-        n = struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0"))[0]
         termios.tcflush(slave, termios.TCIFLUSH)
-    except OSError:
+    except termios.error:
         return 0
     return n
 
