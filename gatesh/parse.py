@@ -76,6 +76,8 @@ def _build(src: bytes, depth: int, retry: bool) -> Program:
     if root.has_error:
         error = Retry if b"{" in src and not retry else Unparseable
         raise error(treesit.syntax_error(root, src))
+    if b"-" in b.masked:
+        treesit.check_dashes(root, b.masked)
     out: list[Pipeline] = []
     b.stmts(root.children, out, False)
     if prep is not None:

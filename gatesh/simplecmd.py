@@ -183,9 +183,17 @@ class SimpleBuilder:
             raise Unparseable("here-document the heredoc pass did not see")
         r: Queued = [None, None, None, c.start_byte, None]
         idx, op_at = len(rlist), -1
+        start, src = c.start_byte, self.src
+        if groups and groups[-1][1] == start and groups[-1][2] == ARG and \
+                src[groups[-1][0]:start].isdigit() and src[start:start + 1] in b"<>":
+            r[1] = self.text(groups.pop()[0], start)   # `cat 0<f`: tree-sitter made 0 a word
         for ch in c.children:
             t = ch.type
             if t == "file_descriptor":
+                pre = src[:ch.start_byte].rstrip(b" \t")
+                if pre[-1:] == b"-" and pre[-2:-1] in (b" ", b"\t") and len(pre) - 1 >= (
+                        groups[-1][1] if groups else 0):   # `cat - 2>f`: tree-sitter drops -
+                    self.add(groups, len(pre) - 1, len(pre), ARG, ch)
                 fd = self.text(ch.start_byte, ch.end_byte)
                 if fd.isdigit() and fd.isascii():
                     r[1] = fd

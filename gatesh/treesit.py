@@ -5,6 +5,8 @@ What tree-sitter may have misread raises Unparseable, or Retry when a second try
 
 from __future__ import annotations
 
+import re
+
 import sys
 
 from gatesh.errors import Unparseable
@@ -16,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from tree_sitter import Node as TSNode, Parser
 
 __all__ = ["WORDISH", "REDIRECTS", "CLAUSES", "EXPRS", "LISTY", "Retry", "new_parser",
-           "check_gaps", "check_comment", "is_redirect_at", "statement_at", "check_backquotes",
+           "check_gaps", "check_comment", "check_dashes", "is_redirect_at", "statement_at", "check_backquotes",
            "syntax_error"]
 
 WORDISH = frozenset(("word", "string", "raw_string", "ansi_c_string", "translated_string",
@@ -96,6 +98,27 @@ def check_gaps(masked: bytes, nodes: list[TSNode], newlines: bool = False) -> No
             if rest:
                 raise Unparseable(f"tree-sitter skipped {rest[:20]!r} inside a command")
         end = c.end_byte
+
+
+_LONE_DASH = re.compile(rb"(?:^|(?<=[\s;&|(]))-(?=[\s;&|)]|$)")
+
+
+def check_dashes(root: TSNode, masked: bytes) -> None:
+    """tree-sitter-bash can drop a lone `-` word (`- a=b` becomes an assignment): refuse that.
+
+    The one shape the simple-command builder repairs, `cmd - 2>f`, is let through.
+    """
+    for m in _LONE_DASH.finditer(masked):
+        at = m.start()
+        node = root.descendant_for_byte_range(at, at + 1)
+        if node is None or node.child_count == 0 or any(
+                c.start_byte <= at < c.end_byte for c in node.children):
+            continue
+        after = masked[at + 1:].lstrip(b" \t")
+        nxt = root.descendant_for_byte_range(len(masked) - len(after), len(masked) - len(after) + 1)
+        if nxt is not None and nxt.type == "file_descriptor":
+            continue
+        raise Unparseable("tree-sitter skipped a `-` word")
 
 
 def check_comment(src: bytes, c: TSNode) -> None:

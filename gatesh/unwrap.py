@@ -202,6 +202,9 @@ class _Walker:
             return
         new_via = via + (step.label,)
         new_remote = step.remote or remote
+        if assigns and step.lang == "sh" and (step.code is not None or step.script or
+                                              step.stdin_code):
+            self.startup_file(assigns, new_via, new_remote, depth + 1, argv)
         if step.code is not None:
             self.code(step.code, step.lang, new_via, new_remote, depth + 1, argv)
         if step.script is not None:
@@ -215,6 +218,20 @@ class _Walker:
                          context)
         if step.extra is not None:
             self.command(step.extra, assigns, (), None, new_via, new_remote, depth + 1, context)
+
+    def startup_file(self, assigns: tuple[Assign, ...], via: tuple[str, ...],
+                     remote: str | None, depth: int, argv: tuple[Word, ...]) -> None:
+        """`BASH_ENV=F bash ...` (`ENV=F sh ...`): a non-interactive shell sources F first."""
+        for a in assigns:
+            if a.name not in ("BASH_ENV", "ENV"):
+                continue
+            path = bind(a.value, self.vars).value if a.value is not None else None
+            if path is None or a.items:
+                _opaque(self.out, "opaque_script", f"{argv[0].text} first runs the file named "
+                        f"by {a.name}, which is only known at run time",
+                        " ".join(w.text for w in argv))
+            elif path:
+                self.script(path, via + (a.name,), remote, depth, argv)
 
     def later(self, step: Step, via: tuple[str, ...], remote: str | None, depth: int,
               argv: tuple[Word, ...]) -> None:

@@ -165,6 +165,9 @@ def test_words_tree_sitter_glues_together(cwd: str) -> None:
     ("probe == x", ["probe", "==", "x"]),          # `==` as an anonymous argument node
     ("probe -2>&1", ["probe", "-2"]),               # -2 taken for a file descriptor
     ("probe ;!x", ["!x"]),                          # `!` glued to a word is not a negation
+    ("probe - 2>/dev/null \"$(:)\"", ["probe", "-", None]),   # `-` before an fd redirect was dropped
+    ("probe x - 1>&2 \"$(:)\"", ["probe", "x", "-", None]),
+    ("probe 0</dev/null x \"$(:)\"", ["probe", "x", None]),   # the 0 of `0<` was read as an argument
 ])
 def test_tokens_tree_sitter_misfiles(cwd: str, text: str, argv: list[str]) -> None:
     assert argv in agree(text, cwd)
@@ -175,6 +178,8 @@ def test_tokens_tree_sitter_misfiles(cwd: str, text: str, argv: list[str]) -> No
     "probe x \\  y",      # ... and the word " " here
     "probe \\ && a",
     "probe a\\\n#",       # `a\⏎#` is the word a#, not a word and a comment
+    "- a=b $(:)",         # tree-sitter drops the `-` command word: bash runs `-`, not a=b
+    "probe; - a=b",
 ])
 def test_text_tree_sitter_skips_is_refused(text: str) -> None:
     with pytest.raises(Unparseable):

@@ -171,3 +171,18 @@ def test_assigned_tilde_and_mktemp_values_are_known():
     assert ["rm", "-rf", "/home/u/x"] in argvs('d=~/x; rm -rf "$d"')
     assert ["rm", "-rf", "/tmp/tmp.gatesh-mktemp"] in argvs('t=$(mktemp -d); rm -rf "$t"')
     assert ["rm", "-rf", None] in argvs('t=$(mktemp -d -p /srv); rm -rf "$t"')
+
+
+def test_bash_env_startup_file_is_read(tmp_path):
+    """A non-interactive bash sources $BASH_ENV (sh: $ENV) before its script or -c string."""
+    (tmp_path / "start.sh").write_text("rm -rf /srv/www\n")
+    for text in ("BASH_ENV=start.sh bash -c true", "env BASH_ENV=start.sh bash safe.sh",
+                 "ENV=./start.sh sh -c :"):
+        got = unwrap(parse(text), {}, str(tmp_path), source=text)
+        assert ["rm", "-rf", "/srv/www"] in [[w.value for w in i.argv] for i in got.invocations]
+    # written by the same command line, or named at run time: its content is unknown
+    for text in ("cp /tmp/other s.sh; BASH_ENV=s.sh bash safe.sh", 'BASH_ENV="$F" bash -c :'):
+        got = unwrap(parse(text), {}, str(tmp_path), source=text)
+        assert "gatesh:opaque_script" in [m.rule_id for m in got.matches]
+    plain = "FOO=start.sh bash -c true"
+    assert unwrap(parse(plain), {}, str(tmp_path), source=plain).matches == []
