@@ -15,21 +15,34 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from .approver import PENDING, Approver, Pending
 from .config import Config
 from .errors import GateshError
 
-__all__ = ["run_console", "Console"]
+__all__ = ["run_console", "Console", "Panel"]
 
 ARM_DELAY_S = 0.5
 _HISTORY = 8
 
 
+@dataclass(frozen=True)
+class Panel:
+    """An extra strip under the header (`gatectl demo`): plain fragments, and a start hook
+    called in the event loop once the console runs."""
+
+    fragments: Callable[[], list[tuple[str, str]]]
+    height: int
+    start: Callable[[Console], None]
+
+
 class Console:
-    def __init__(self, cfg: Config, fd: int) -> None:
+    def __init__(self, cfg: Config, fd: int, panel: Panel | None = None) -> None:
         self.cfg = cfg
         self.fd = fd
+        self.panel = panel
         self.approver = Approver(cfg, self._changed)
         self.selected: Pending | None = None
         self.armed_at = 0.0
@@ -169,8 +182,12 @@ class Console:
                                                == "token" else " note > ")])
         self.input_window = Window(BufferControl(self.buffer), height=1)
         typing = Condition(lambda: self.mode() in ("token", "note"))
+        extra = [] if self.panel is None else [
+            Window(FormattedTextControl(self.panel.fragments), height=self.panel.height),
+            Window(height=1, char="-", style="class:dim")]
         body = HSplit([
             Window(header, height=1, style="class:header"),
+            *extra,
             VSplit([Window(queue, width=32), Window(width=1, char="|", style="class:dim"),
                     self.detail_window]),
             Window(height=1, char="-", style="class:dim"),
@@ -184,6 +201,12 @@ class Console:
                           refresh_interval=0.5)
         self.app = app
         return app
+
+    def quit(self, result: int = 0) -> None:
+        """Leave the console (what q does), from code running in its event loop."""
+        app = self.app
+        if app is not None and app.is_running:  # type: ignore[attr-defined]
+            app.exit(result=result)  # type: ignore[attr-defined]
 
     def _header(self) -> str:
         n = sum(1 for p in self.approver.requests if p.state == PENDING)
@@ -310,9 +333,11 @@ class Console:
         loop.set_exception_handler(self._loop_error)
         await self.approver.serve()
         tick = asyncio.get_running_loop().create_task(self._tick())
+        panel = self.panel
+        pre_run = None if panel is None else (lambda: panel.start(self))
         try:
-            return int(await app.run_async(set_exception_handler=False)  # type: ignore[attr-defined]
-                       or 0)
+            return int(await app.run_async(pre_run=pre_run,  # type: ignore[attr-defined]
+                                           set_exception_handler=False) or 0)
         finally:
             tick.cancel()
             self.approver.close()
@@ -326,7 +351,7 @@ def _terminal_io(fd: int) -> tuple[object, object]:
     return Vt100Input(tin), Vt100_Output.from_pty(tout, term=os.environ.get("TERM"))
 
 
-def run_console(cfg: Config) -> int:
+def run_console(cfg: Config, panel: Panel | None = None) -> int:
     """Check, harden, take the socket, and run the console until the human quits."""
     from . import procinfo, sessions, terminal
     problem = sessions.approver_problem(cfg.runtime_dir)
@@ -340,7 +365,7 @@ def run_console(cfg: Config) -> int:
                           "gatectl approve in a terminal of its own") from None
     try:
         terminal.set_exclusive(fd, True)
-        console = Console(cfg, fd)
+        console = Console(cfg, fd, panel)
         console.approver.bind()
         console.approver.record_event("approver_start", tty=os.ttyname(fd),
                                       socket=console.approver.path)

@@ -132,6 +132,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(_config(), args)
 
 
+def cmd_install(args: argparse.Namespace) -> int:
+    from . import install
+    if args.uninstall:
+        return install.uninstall(os.environ, sys.stdout)
+    opts = install.Options(prefix=args.prefix, sh=args.sh, zsh=args.zsh,
+                           agents=tuple(args.agents or ()))
+    return install.install(opts, os.environ, sys.stdout)
+
+
+def cmd_hook(args: argparse.Namespace) -> int:
+    from .hooks import run
+    return run(args.harness, sys.stdout, sys.stderr)  # never raises: a hook must block
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_doctor  # reports a broken config itself: no _config() here
+    return run_doctor(args.json)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import Options, run_demo
+    return run_demo(Options(auto=args.auto or "", keep=args.keep, pause=args.pause))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gatectl", description="The human's side of gatesh.")
     p.add_argument("--version", action="version", version=f"gatectl (gatesh) {__version__}")
@@ -176,6 +200,33 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     rp.add_argument("--json", action="store_true", help="machine-readable summary")
     rp.set_defaults(func=cmd_report)
+    ins = sub.add_parser("install", help="make the shim directory and config; add agent hooks")
+    ins.add_argument("--prefix", metavar="DIR",
+                     help="put the shims in DIR/bin (default: $XDG_DATA_HOME/gatesh/bin)")
+    ins.add_argument("--sh", action="store_true", help="also link sh to gatesh")
+    ins.add_argument("--zsh", action="store_true", help="also link zsh to gatesh")
+    ins.add_argument("--agent", dest="agents", action="append",
+                     choices=["claude", "codex", "gemini", "cursor"],
+                     help="add gatesh's hook to this agent's user settings (repeatable)")
+    ins.add_argument("--uninstall", action="store_true",
+                     help="remove exactly what gatectl install made")
+    ins.set_defaults(func=cmd_install)
+    hk = sub.add_parser("hook", help="answer an agent's pre-tool hook (run by the agent)")
+    hk.add_argument("harness", nargs="?", help="claude, codex, gemini or cursor")
+    hk.set_defaults(func=cmd_hook)
+    dr = sub.add_parser("doctor", help="check the set-up: bash, shims, config, rules, "
+                        "approver, audit log, agent hooks; say how to fix each problem")
+    dr.add_argument("--json", action="store_true", help="machine-readable results")
+    dr.set_defaults(func=cmd_doctor)
+    dm = sub.add_parser("demo", help="see gatesh at work in this terminal, on a throwaway "
+                        "directory")
+    dm.add_argument("--auto", choices=["yes", "no"],
+                    help="answer the request for you instead of waiting for y or n")
+    dm.add_argument("--keep", action="store_true",
+                    help="leave the throwaway directory for inspection")
+    dm.add_argument("--pause", type=float, default=1.5, metavar="SECONDS",
+                    help="pause before each of the agent's commands (default: 1.5)")
+    dm.set_defaults(func=cmd_demo)
     return p
 
 

@@ -15,18 +15,20 @@ UNKNOWN_INPUT = Word("{input}", (Part(PartKind.OTHER, "{input}"),))
 
 class Step:
     __slots__ = ("label", "note", "argv", "assigns", "code", "lang", "stdin_code", "opaque",
-                 "opaque_rule", "remote", "keep_redirects", "keep_stdin", "extra", "script")
+                 "opaque_rule", "remote", "keep_redirects", "keep_stdin", "extra", "script", "params")
 
     def __init__(self, label: str, *, note: str = "", argv: tuple[Word, ...] = (),
                  assigns: tuple[Assign, ...] = (), code: str | None = None, lang: str = "sh",
                  stdin_code: bool = False, opaque: str = "", opaque_rule: str = "opaque_payload",
                  remote: str | None = None, keep_redirects: bool = True, keep_stdin: bool = True,
-                 extra: tuple[Word, ...] | None = None, script: str | None = None) -> None:
+                 extra: tuple[Word, ...] | None = None, script: str | None = None,
+                 params: tuple[Word, ...] | None = None) -> None:
         self.label, self.note, self.argv, self.assigns = label, note, argv, assigns
         self.code, self.lang, self.stdin_code = code, lang, stdin_code
         self.opaque, self.opaque_rule, self.remote = opaque, opaque_rule, remote
         self.keep_redirects, self.keep_stdin, self.extra = keep_redirects, keep_stdin, extra
         self.script = script
+        self.params = params   # `sh -c CODE NAME ARGS`: $0 $1 ... of the code
 
 
 def skip_options(args: tuple[Word, ...], short_val: str = "", long_val: tuple[str, ...] = (),

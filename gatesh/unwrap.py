@@ -205,7 +205,9 @@ class _Walker:
         if assigns and step.lang == "sh" and (step.code is not None or step.script or
                                               step.stdin_code):
             self.startup_file(assigns, new_via, new_remote, depth + 1, argv)
-        if step.code is not None:
+        if step.code is not None and step.params is not None:
+            self.with_params(step, new_via, new_remote, depth + 1, argv)
+        elif step.code is not None:
             self.code(step.code, step.lang, new_via, new_remote, depth + 1, argv)
         if step.script is not None:
             self.script(step.script, new_via, new_remote, depth + 1, argv)
@@ -218,6 +220,23 @@ class _Walker:
                          context)
         if step.extra is not None:
             self.command(step.extra, assigns, (), None, new_via, new_remote, depth + 1, context)
+
+    def with_params(self, step: Step, via: tuple[str, ...], remote: str | None, depth: int,
+                    argv: tuple[Word, ...]) -> None:
+        """`sh -c CODE NAME A B`: the code's $0, $1, $2 are NAME, A, B where they are known."""
+        assert step.code is not None and step.params is not None
+        keys = [str(n) for n in range(10)]
+        saved = {k: self.vars.pop(k) for k in keys if k in self.vars}
+        for k, w in zip(keys, step.params):
+            v = bind(w, self.vars).value
+            if v is not None:
+                self.vars[k] = v
+        try:
+            self.code(step.code, step.lang, via, remote, depth, argv)
+        finally:
+            for k in keys:
+                self.vars.pop(k, None)
+            self.vars.update(saved)
 
     def startup_file(self, assigns: tuple[Assign, ...], via: tuple[str, ...],
                      remote: str | None, depth: int, argv: tuple[Word, ...]) -> None:

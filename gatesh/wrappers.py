@@ -161,7 +161,7 @@ def _shell(argv: tuple[Word, ...]) -> Step | None:
         if code is None:
             return Step(f"{name} -c", opaque=f"{name} -c runs a string built at run time "
                         f"({operands[0].text})", opaque_rule="opaque_code")
-        return Step(f"{name} -c", code=code)
+        return Step(f"{name} -c", code=code, params=operands[1:])
     if operands and not stdin:
         first = operands[0]
         if first.value is None:

@@ -186,3 +186,12 @@ def test_bash_env_startup_file_is_read(tmp_path):
         assert "gatesh:opaque_script" in [m.rule_id for m in got.matches]
     plain = "FOO=start.sh bash -c true"
     assert unwrap(parse(plain), {}, str(tmp_path), source=plain).matches == []
+
+
+def test_positional_parameters_of_a_dash_c_string_are_bound():
+    """`sh -c CODE NAME A B`: $0 $1 $2 inside CODE are NAME, A, B, and only there."""
+    assert ["rm", "-rf", "/srv"] in argvs("bash -c 'rm -rf \"$1\"' name /srv")
+    assert ["rm", "-rf", "/srv"] in argvs("sh -c 'rm -rf $0' /srv")
+    assert ["rm", "-rf", None] in argvs("bash -c 'rm -rf \"$2\"' name /srv")
+    assert ["rm", "-rf", None] in argvs("bash -c 'true' x /srv; rm -rf \"$1\"")
+    assert ["echo", "opencode", "/p"] in argvs("bash -c 'eval \"echo $0 $1\"' opencode /p")
