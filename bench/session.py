@@ -19,7 +19,7 @@ Rounds alternate between the two shells, so load on the machine falls on both al
 Prints medians, ratios, and the added time per keystroke echo; with --check, exits 1 when
 throughput is below 0.9x bash's or a keystroke echo adds more than 2 ms (median).
 
-    python3 bench/session.py [--rounds 15] [--mb 50] [--check]
+    python3 bench/session.py [--rounds 25] [--mb 50] [--check]
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def _drain(sh: Shell) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--mb", type=int, default=50)
     ap.add_argument("--keys", type=int, default=20, help="keystrokes per echo measurement")
     ap.add_argument("--gatesh", default=find_gatesh())
