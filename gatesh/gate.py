@@ -219,6 +219,22 @@ def _seconds(s: float) -> str:
     return str(int(s)) if s >= 1 else f"{s:.1f}"
 
 
+_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def _deciding_rule(d: Decision) -> str:
+    """The rule the status line names: a tamper rule for a tamper block, else the first of
+    the denying, then most severe, matches."""
+    if not d.matches:
+        return "-"
+    if d.reason == "tamper":
+        for m in d.matches:
+            if m.rule_id.startswith("tamper:"):
+                return m.rule_id
+    return max(d.matches, key=lambda m: (m.verdict.value == "deny",
+                                         _RANK.get(m.severity.value, 0))).rule_id
+
+
 def block_message(d: Decision) -> str:
     """The standard message, every line starting `gatesh: `."""
     from .display import visible
@@ -255,7 +271,7 @@ def block_message(d: Decision) -> str:
                  "from this session). Tell the user what you "
                  "wanted to run and why, then wait for their instruction, or continue with a "
                  "non-destructive alternative.")
-    rule = d.matches[0].rule_id if d.matches else "-"
+    rule = _deciding_rule(d)
     request = f" request={a.request_id}" if a is not None else ""  # type: ignore[attr-defined]
     lines.append(f"status=blocked reason={d.reason}{request} rule={rule}")
     return "".join(f"gatesh: {ln}\n" for ln in lines)
