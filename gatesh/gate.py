@@ -191,11 +191,16 @@ def enforce(req: Request, cfg: Config) -> Decision:
                     cfg.mode)
     from .audit import append
     if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
-        from .approvals import approved_ancestor
+        from .approvals import approved_ancestor, take_command
         earlier = approved_ancestor(cfg.runtime_dir)
+        hooked = None if earlier is not None else take_command(
+            cfg.runtime_dir, d.display, req.cwd, d.matches)
         if earlier is not None:   # inside a command a human approved: not asked again
             d = replace(d, blocked=False, reason="approved_ancestor",
                         notes=d.notes + (f"inside approved request {earlier}",))
+        elif hooked is not None:  # just approved through the agent's hook: not asked twice
+            d = replace(d, blocked=False, reason="approved_hook",
+                        notes=d.notes + (f"approved through the hook, request {hooked}",))
         else:
             from .channel import new_id
             request_id = new_id()

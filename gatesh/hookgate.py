@@ -96,6 +96,8 @@ def judge(req: Request, cfg: Config, harness: str, handoff: str = "") -> Result:
         return Result(DENY, block_message(d).rstrip("\n"), request_id, d)
     if d.reason == "approved":
         rid = getattr(d.approval, "request_id", request_id)
+        from .approvals import grant_command
+        grant_command(cfg.runtime_dir, req.command, req.cwd, rid, d.matches)
         return Result(APPROVED, f"gatesh: approved by a human in gatectl approve "
                                 f"(request {rid})", rid, d)
     return Result(ALLOW, "", request_id, d)

@@ -314,3 +314,37 @@ def test_a_human_no_is_the_deny(world, approver, kind):
     assert "a human denied it in gatectl approve" in text and "reason=denied" in text
     (rec,) = decisions(world)
     assert rec["reason"] == "denied" and rec["outcome"] == "blocked"
+
+
+def _approve_through_hook(world, approver, cmd: str) -> None:
+    p = start(world, "claude", payload("claude", cmd, world.project))
+    approver.wait_for(READY)
+    approver.keys("y")
+    _, ans, _ = finish(p)
+    assert ans["hookSpecificOutput"]["permissionDecision"] == "allow"
+    approver.wait_for(" 0 pending")
+
+
+def test_a_hook_approval_is_not_asked_again_by_the_shell_route_once(world, approver):
+    """Claude Code with both routes: the hook's yes lets the shell run that command once,
+    and only as the human saw it."""
+    from gtutil import gatesh_exe
+    wrapper = ("shopt -u extglob 2>/dev/null || true && eval 'git reset --hard' < /dev/null"
+               f" && pwd -P >| {world.root}/claude-cwd")
+    _approve_through_hook(world, approver, "git reset --hard")
+    # more than the human saw, outside the wrapper's eval: asked (and here denied)
+    p = subprocess.Popen([gatesh_exe(), "-c", "-l", wrapper + "; git clean -fdx"],
+                         cwd=world.project, env=world.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert "git clean -fdx" in approver.wait_for(READY)
+    approver.keys("n")
+    assert p.wait(timeout=60) == 126
+    # the grant was used up by that attempt: approve again, then the exact command runs
+    _approve_through_hook(world, approver, "git reset --hard")
+    approver.close()
+    r = world.run([gatesh_exe(), "-c", "-l", wrapper])
+    assert r.returncode != 126, r.stderr
+    last = decisions(world)[-1]
+    assert last["reason"] == "approved_hook" and last["outcome"] == "run"
+    r = world.run([gatesh_exe(), "-c", "-l", wrapper])   # once only
+    assert r.returncode == 126 and b"no approver is running" in r.stderr
