@@ -4,7 +4,9 @@ Like gate.enforce, but the command runs in the harness, not here: the hook only 
 harness should do.  `ask` goes to `gatectl approve` through the same code gatesh uses, with a
 write-ahead `pending` record.  One difference, asked for by the Integrations issue: when no
 approver is running, Claude Code's hook may hand the question to Claude's own prompt; the audit
-record then says so (reason and outcome `harness_ask`).
+record then says so (reason and outcome `harness_ask`).  A yes leaves a one-shot grant for the
+same command (approvals.grant_command): the shell route, or Codex's PermissionRequest right
+after its PreToolUse (take_grant), takes it instead of asking the human twice.
 """
 
 from __future__ import annotations
@@ -54,9 +56,12 @@ def _handoff_message(d: Decision, title: str) -> str:
     return "\n".join(visible(ln) for ln in lines)
 
 
-def judge(req: Request, cfg: Config, harness: str, handoff: str = "") -> Result:
+def judge(req: Request, cfg: Config, harness: str, handoff: str = "",
+          take_grant: bool = False) -> Result:
     """Review, record and (for ask) ask the human; handoff names the harness whose own prompt
-    takes an `ask` when no approver is running ("" = never hand off)."""
+    takes an `ask` when no approver is running ("" = never hand off); take_grant: a yes given
+    through the hook moments ago for this same command answers instead (Codex's
+    PermissionRequest after its PreToolUse), used up."""
     from .channel import new_id
     from .errors import AuditUnwritable
     from .gate import _ask_human, _record_fields, block_message, failure, review
@@ -69,7 +74,15 @@ def judge(req: Request, cfg: Config, harness: str, handoff: str = "") -> Result:
     d = replace(d, harness=harness)
     handed = False
     request_id = ""
-    if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
+    hooked = None
+    if take_grant and d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
+        from .approvals import take_command
+        hooked = take_command(cfg.runtime_dir, req.command, req.cwd, d.matches)
+    if hooked is not None:
+        request_id = hooked
+        d = replace(d, blocked=False, reason="approved_hook",
+                    notes=d.notes + (f"approved through the hook, request {hooked}",))
+    elif d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
         request_id = new_id()
         try:  # the wait is on record: a hook killed while waiting still left a trace
             _append(cfg, {**_record_fields(req, d), "event": "pending", "outcome": "waiting",
@@ -100,4 +113,7 @@ def judge(req: Request, cfg: Config, harness: str, handoff: str = "") -> Result:
         grant_command(cfg.runtime_dir, req.command, req.cwd, rid, d.matches)
         return Result(APPROVED, f"gatesh: approved by a human in gatectl approve "
                                 f"(request {rid})", rid, d)
+    if d.reason == "approved_hook":
+        return Result(APPROVED, f"gatesh: approved by a human in gatectl approve moments ago "
+                                f"(request {request_id})", request_id, d)
     return Result(ALLOW, "", request_id, d)

@@ -195,7 +195,8 @@ def _answer(harness: str, env: Mapping[str, str], stdin_fd: int) -> tuple[str, s
     from .gate import Request
     req = Request(call.command, call.cwd, "hook", env)
     handoff = _TITLES["claude"] if harness == "claude" and call.event == "PreToolUse" else ""
-    result = judge(req, cfg, harness, handoff)
+    regrant = harness == "codex" and call.event == "PermissionRequest"
+    result = judge(req, cfg, harness, handoff, take_grant=regrant)
     return call.event, result.kind, result.message, ""
 
 

@@ -348,3 +348,27 @@ def test_a_hook_approval_is_not_asked_again_by_the_shell_route_once(world, appro
     assert last["reason"] == "approved_hook" and last["outcome"] == "run"
     r = world.run([gatesh_exe(), "-c", "-l", wrapper])   # once only
     assert r.returncode == 126 and b"no approver is running" in r.stderr
+
+
+def test_codex_permission_request_after_a_pretooluse_yes_is_not_asked_again(world, approver):
+    p = start(world, "codex", payload("codex", "git reset --hard", world.project))
+    approver.wait_for(READY)
+    approver.keys("y")
+    code, ans, _ = finish(p)
+    assert (code, ans) == (0, None)
+    approver.close()   # nobody left to ask: only the grant can answer
+    code, ans, _ = hook(world, "codex-pr", "git reset --hard")
+    assert ans == APPROVED["codex-pr"]
+    assert decisions(world)[-1]["reason"] == "approved_hook"
+    code, ans, _ = hook(world, "codex-pr", "git reset --hard")   # once only
+    assert ans["hookSpecificOutput"]["decision"]["behavior"] == "deny"
+
+
+def test_a_second_pretooluse_for_the_same_command_is_asked_again(world, approver):
+    p = start(world, "claude", payload("claude", "git reset --hard", world.project))
+    approver.wait_for(READY)
+    approver.keys("y")
+    finish(p)
+    approver.close()
+    code, ans, _ = hook(world, "claude", "git reset --hard")
+    assert ans["hookSpecificOutput"]["permissionDecision"] == "ask"   # Claude's own prompt
