@@ -171,7 +171,10 @@ def run_demo(opts: Options) -> int:
     gatesh, bash = gatesh_path(), find_bash(os.environ)
     world = make_world(bash, os.environ)
     kept = opts.keep
+    from .terminal import Interrupted, interruptible
+    stops = interruptible()   # SIGTERM, SIGHUP (a closed window): cleaned up like Ctrl-C
     try:
+        stops.__enter__()
         progress = Progress(script(shutil.which("git", path=world.env["PATH"]) is not None),
                             world.root, opts.auto)
         agent = Agent(world, gatesh, progress, opts)
@@ -188,11 +191,13 @@ def run_demo(opts: Options) -> int:
                   + ("kept " if opts.keep else "removed ") + world.root, file=sys.stderr)
             return ExitStatus.INTERRUPTED
         summary = summarize(progress, world)
-    except KeyboardInterrupt:
-        print("gatectl: demo interrupted; " + ("kept " if opts.keep else "removed ")
-              + world.root, file=sys.stderr)
-        return ExitStatus.INTERRUPTED
+    except (KeyboardInterrupt, Interrupted) as e:
+        with contextlib.suppress(OSError):   # after SIGHUP the terminal may be gone
+            print("gatectl: demo interrupted; " + ("kept " if opts.keep else "removed ")
+                  + world.root, file=sys.stderr)
+        return 128 + e.signum if isinstance(e, Interrupted) else ExitStatus.INTERRUPTED
     finally:
+        stops.__exit__()
         if not kept:
             remove_world(world.root)
     print_summary(summary, kept)

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -183,6 +184,26 @@ def test_ctrl_c_while_the_request_waits_cleans_up_and_exits_130(demo):
         time.sleep(0.1)
     assert _cwds_under(world) == []
     demo.untouched()
+
+
+@tmux_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_terminating_signal_cleans_up_too(demo, sig):
+    """A closed window (SIGHUP) or a kill (SIGTERM) removes the world like Ctrl-C does."""
+    demo.start()
+    demo.pane.wait_for(ARMED)
+    world = demo.world()
+    shell = int(demo.pane.tmux("display", "-p", "-t", "0", "#{pane_pid}").stdout)
+    kids = subprocess.run(["pgrep", "-P", str(shell)], capture_output=True, text=True).stdout
+    (gatectl,) = [int(p) for p in kids.split()]
+    os.kill(gatectl, sig)
+    code, _ = demo.finish()
+    assert code == 128 + sig
+    assert demo.worlds() == []
+    deadline = time.monotonic() + 10
+    while _cwds_under(world) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _cwds_under(world) == []
 
 
 @pytest.mark.parametrize("stdin_is_tty", [False, True])
