@@ -24,21 +24,6 @@ __all__ = ["check_agents", "check_shims", "hook_timeouts"]
 _DEFAULT_HOOK_S = {"claude": 60.0, "codex": 600.0, "gemini": 60.0}
 
 
-def _points_at(link: str, target: str) -> bool:
-    try:
-        return os.path.realpath(link) == os.path.realpath(target)
-    except OSError:
-        return False
-
-
-def _first_bash_on_path(env: Mapping[str, str]) -> str | None:
-    for d in env.get("PATH", "").split(os.pathsep):
-        cand = os.path.join(d or ".", "bash")
-        if os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
 def _current_gatesh() -> str | None:
     from .launcher import gatesh_path
     try:
@@ -51,6 +36,7 @@ def check_shims(env: Mapping[str, str]) -> list[Check]:
     """The install manifest, each link it made (present, pointing at gatesh), and PATH."""
     from .config import _is_gatesh
     from .install import manifest_path, read_manifest
+    from .manifest import points_at
     mpath = manifest_path(env)
     try:
         m = read_manifest(env)
@@ -75,11 +61,11 @@ def check_shims(env: Mapping[str, str]) -> list[Check]:
         elif not os.path.exists(link):
             out.append(Check("shims", FAIL, f"{link} is a dangling link (to "
                              f"{os.readlink(link)})", f"rm {shlex.quote(link)}, then {again}"))
-        elif not _points_at(link, m.gatesh) and not _is_gatesh(link):
+        elif not points_at(link, m.gatesh) and not _is_gatesh(link):
             out.append(Check("shims", FAIL, f"{link} no longer leads to gatesh (it is "
                              f"{os.path.realpath(link)})",
                              f"move {shlex.quote(link)} aside, then {again}"))
-        elif not _points_at(link, m.gatesh):
+        elif not points_at(link, m.gatesh):
             out.append(Check("shims", WARN, f"{link} leads to another gatesh, "
                              f"{os.path.realpath(link)}, not to {m.gatesh}",
                              f"rm {shlex.quote(link)}, then {again}"))
@@ -88,10 +74,10 @@ def check_shims(env: Mapping[str, str]) -> list[Check]:
     names = ", ".join(os.path.basename(link) for link in m.links)
     out.insert(0, Check("shims", OK, f"{m.shim_dir}: {names} -> {m.gatesh}"))
     current = _current_gatesh()
-    if current and not _points_at(m.gatesh, current):
+    if current and not points_at(m.gatesh, current):
         out.append(Check("shims", WARN, f"the shims lead to {m.gatesh}, not to {current}, the "
                          "gatesh beside this gatectl", "run gatectl install again"))
-    first = _first_bash_on_path(env)
+    first = shutil.which("bash", path=env.get("PATH", ""))
     shim_bash = os.path.join(m.shim_dir, "bash")
     if first and os.path.dirname(os.path.abspath(first)) == os.path.abspath(m.shim_dir):
         out.append(Check("PATH", OK, f"{m.shim_dir} is first on PATH for bash"))

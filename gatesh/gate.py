@@ -181,50 +181,83 @@ def _ask_human(d: Decision, req: Request, cfg: Config, request_id: str) -> Decis
     return replace(d, reason=answer.reason, approval=answer)
 
 
-def enforce(req: Request, cfg: Config) -> Decision:
-    """review(), then the write-ahead audit record; an unwritable log blocks the command."""
+def reviewed(req: Request, cfg: Config) -> Decision:
+    """review(); a crash in it becomes a block: a crashing gate never lets a command through."""
     try:
-        d = review(req, cfg)
-    except Exception as e:  # a crashing gate never lets a command through
-        d = failure(req.command, "internal_error",
-                    f"gatesh failed while reviewing the command ({type(e).__name__}: {e})",
-                    cfg.mode)
+        return review(req, cfg)
+    except Exception as e:  # noqa: BLE001
+        return failure(req.command, "internal_error",
+                       f"gatesh failed while reviewing the command ({type(e).__name__}: {e})",
+                       cfg.mode)
+
+
+def needs_human(d: Decision) -> bool:
+    return d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable")
+
+
+def record(cfg: Config, fields: dict[str, object]) -> None:
+    """One audit record (AuditUnwritable when the log cannot take it)."""
     from .audit import append
-    if d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
-        from .approvals import approved_ancestor, take_command
+    append(cfg.audit_path, fields, max_bytes=cfg.audit_max_bytes, export=cfg.audit_syslog)
+
+
+def hook_grant(d: Decision, cfg: Config, command: str, cwd: str) -> tuple[Decision, str] | None:
+    """d unblocked, and the request id, when a human approved exactly this through an agent's
+    hook moments ago (approvals.take_command: used up); None otherwise."""
+    from .approvals import take_command
+    taken = take_command(cfg.runtime_dir, command, cwd, d.matches)
+    if taken is None:
+        return None
+    return replace(d, blocked=False, reason="approved_hook",
+                   notes=d.notes + (f"approved through the hook, request {taken}",)), taken
+
+
+def ask_on_record(d: Decision, req: Request, cfg: Config) -> tuple[Decision, str]:
+    """The write-ahead `pending` record (a gate killed while waiting still left a trace),
+    then the human's answer, and the request id.  When the log cannot take the record
+    nobody is asked: d comes back still blocked, with reason audit_unwritable."""
+    from .channel import new_id
+    request_id = new_id()
+    try:
+        record(cfg, {**_record_fields(req, d), "event": "pending", "outcome": "waiting",
+                     "request": request_id})
+    except AuditUnwritable as e:
+        return replace(d, reason=e.reason, why=str(e)), request_id
+    return _ask_human(d, req, cfg, request_id), request_id
+
+
+def settle(d: Decision, req: Request, cfg: Config, **extra: object) -> Decision:
+    """The decision's audit record; a log that cannot take it blocks the command (in every
+    mode but dry-run): nothing runs unrecorded."""
+    try:
+        record(cfg, {**_record_fields(req, d), **extra})
+    except AuditUnwritable as e:
+        if cfg.mode != "dry-run":
+            return replace(d, blocked=True, reason=e.reason, why=str(e))
+    return d
+
+
+def enforce(req: Request, cfg: Config) -> Decision:
+    """review(), the human when one is needed, then the audit record; an unwritable log
+    blocks the command."""
+    d = reviewed(req, cfg)
+    if needs_human(d):
+        from .approvals import approved_ancestor
         earlier = approved_ancestor(cfg.runtime_dir)
-        hooked = None if earlier is not None else take_command(
-            cfg.runtime_dir, d.display, req.cwd, d.matches)
         if earlier is not None:   # inside a command a human approved: not asked again
             d = replace(d, blocked=False, reason="approved_ancestor",
                         notes=d.notes + (f"inside approved request {earlier}",))
-        elif hooked is not None:  # just approved through the agent's hook: not asked twice
-            d = replace(d, blocked=False, reason="approved_hook",
-                        notes=d.notes + (f"approved through the hook, request {hooked}",))
+        elif (granted := hook_grant(d, cfg, d.display, req.cwd)) is not None:
+            d = granted[0]        # just approved through the agent's hook: not asked twice
         else:
-            from .channel import new_id
-            request_id = new_id()
-            try:  # the wait is on record: a gate killed while waiting still left a trace
-                append(cfg.audit_path, {**_record_fields(req, d), "event": "pending",
-                                        "outcome": "waiting", "request": request_id},
-                       max_bytes=cfg.audit_max_bytes, export=cfg.audit_syslog)
-            except AuditUnwritable as e:
-                return replace(d, reason="audit_unwritable", why=str(e))
-            d = _ask_human(d, req, cfg, request_id)
-    try:
-        append(cfg.audit_path, _record_fields(req, d), max_bytes=cfg.audit_max_bytes,
-               export=cfg.audit_syslog)
-    except AuditUnwritable as e:
-        if cfg.mode != "dry-run":
-            d = replace(d, blocked=True, reason="audit_unwritable", why=str(e))
-    return d
+            d, _ = ask_on_record(d, req, cfg)
+            if d.reason == AuditUnwritable.reason:
+                return d
+    return settle(d, req, cfg)
 
 
 def _seconds(s: float) -> str:
     return str(int(s)) if s >= 1 else f"{s:.1f}"
-
-
-_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
 def _deciding_rule(d: Decision) -> str:
@@ -236,8 +269,7 @@ def _deciding_rule(d: Decision) -> str:
         for m in d.matches:
             if m.rule_id.startswith("tamper:"):
                 return m.rule_id
-    return max(d.matches, key=lambda m: (m.verdict.value == "deny",
-                                         _RANK.get(m.severity.value, 0))).rule_id
+    return max(d.matches, key=lambda m: (m.verdict is Verdict.DENY, m.severity.rank)).rule_id
 
 
 def block_message(d: Decision) -> str:

@@ -39,11 +39,6 @@ class Result(Record):
         return tuple.__new__(cls, (kind, message, request_id, decision))
 
 
-def _append(cfg: Config, fields: dict[str, object]) -> None:
-    from .audit import append
-    append(cfg.audit_path, fields, max_bytes=cfg.audit_max_bytes, export=cfg.audit_syslog)
-
-
 def _handoff_message(d: Decision, title: str) -> str:
     from .display import visible
     lines = [f"gatesh: this command needs a human's approval and no `gatectl approve` is "
@@ -62,47 +57,25 @@ def judge(req: Request, cfg: Config, harness: str, handoff: str = "",
     takes an `ask` when no approver is running ("" = never hand off); take_grant: a yes given
     through the hook moments ago for this same command answers instead (Codex's
     PermissionRequest after its PreToolUse), used up."""
-    from .channel import new_id
     from .errors import AuditUnwritable
-    from .gate import _ask_human, _record_fields, block_message, failure, review
-    try:
-        d = review(req, cfg)
-    except Exception as e:  # noqa: BLE001 - a crashing gate never lets a command through
-        d = failure(req.command, "internal_error",
-                    f"gatesh failed while reviewing the command ({type(e).__name__}: {e})",
-                    cfg.mode)
-    d = replace(d, harness=harness)
+    from .gate import ask_on_record, block_message, hook_grant, needs_human, reviewed, settle
+    d = replace(reviewed(req, cfg), harness=harness)
     handed = False
     request_id = ""
-    hooked = None
-    if take_grant and d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
-        from .approvals import take_command
-        hooked = take_command(cfg.runtime_dir, req.command, req.cwd, d.matches)
-    if hooked is not None:
-        request_id = hooked
-        d = replace(d, blocked=False, reason="approved_hook",
-                    notes=d.notes + (f"approved through the hook, request {hooked}",))
-    elif d.blocked and d.mode == "enforce" and d.reason in ("ask", "unparseable"):
-        request_id = new_id()
-        try:  # the wait is on record: a hook killed while waiting still left a trace
-            _append(cfg, {**_record_fields(req, d), "event": "pending", "outcome": "waiting",
-                          "request": request_id})
-        except AuditUnwritable as e:
-            d = replace(d, reason="audit_unwritable", why=str(e))
-            return Result(DENY, block_message(d).rstrip("\n"), request_id, d)
-        d = _ask_human(d, req, cfg, request_id)
-        if handoff and d.reason == "no_approver":
-            d = replace(d, reason=HARNESS_ASK)
-            handed = True
-    fields = _record_fields(req, d)
-    if handed:
-        fields["outcome"] = HARNESS_ASK
-    try:
-        _append(cfg, fields)
-    except AuditUnwritable as e:
-        if cfg.mode != "dry-run":  # nothing runs unrecorded, not even through the harness
-            d = replace(d, blocked=True, reason="audit_unwritable", why=str(e))
-            handed = False
+    if needs_human(d):
+        granted = hook_grant(d, cfg, req.command, req.cwd) if take_grant else None
+        if granted is not None:
+            d, request_id = granted
+        else:
+            d, request_id = ask_on_record(d, req, cfg)
+            if d.reason == AuditUnwritable.reason:
+                return Result(DENY, block_message(d).rstrip("\n"), request_id, d)
+            if handoff and d.reason == "no_approver":
+                d = replace(d, reason=HARNESS_ASK)
+                handed = True
+    d = settle(d, req, cfg, **({"outcome": HARNESS_ASK} if handed else {}))
+    if d.reason == AuditUnwritable.reason:   # nothing runs unrecorded, not even in the harness
+        handed = False
     if handed:
         return Result(HARNESS_ASK, _handoff_message(d, handoff), request_id, d)
     if d.blocked:

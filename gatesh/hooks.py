@@ -159,13 +159,12 @@ def _record_bad_input(harness: str, env: Mapping[str, str], why: str) -> None:
     """Best effort: the refused call is on record like any blocked command."""
     try:
         from .config import load
-        from .gate import Request, _record_fields, failure
-        from .hookgate import _append
+        from .gate import Request, _record_fields, failure, record
         from .record import replace
         cfg = load(env)
         d = replace(failure("", "bad_hook_input", f"malformed hook input: {why}", cfg.mode),
                     harness=harness, blocked=True)
-        _append(cfg, _record_fields(Request("", os.getcwd(), "hook", env), d))
+        record(cfg, _record_fields(Request("", os.getcwd(), "hook", env), d))
     except Exception:  # noqa: BLE001 - the answer (a block) matters more than the record
         pass
 

@@ -20,8 +20,8 @@ from typing import TextIO
 from .agents import by_name, hook_status
 from .config import default_paths, find_bash, load
 from .errors import GateshError
-from .manifest import (HookRecord, Manifest, manifest_path, read_manifest, write_atomic,
-                       write_manifest)
+from .manifest import (HookRecord, Manifest, manifest_path, points_at, read_manifest,
+                       write_atomic, write_manifest)
 
 __all__ = ["Options", "install", "uninstall", "manifest_path", "read_manifest", "config_text",
            "shim_dir"]
@@ -82,14 +82,6 @@ def _gatectl(gatesh: str) -> str:
     raise GateshError("gatectl is not installed next to gatesh or on PATH; reinstall gatesh")
 
 
-def _points_at(link: str, target: str) -> bool:
-    try:
-        return os.readlink(link) == target or \
-            os.path.realpath(link) == os.path.realpath(target)
-    except OSError:
-        return False
-
-
 def _hook_timeout(env: Mapping[str, str]) -> int:
     """Seconds for the harness's hook timeout: the longest approval wait plus a margin."""
     cfg = load(env)
@@ -119,7 +111,7 @@ def install(opts: Options, env: Mapping[str, str], out: TextIO) -> int:
     names = ["bash"] + (["sh"] if opts.sh else []) + (["zsh"] if opts.zsh else [])
     links = [os.path.join(shims, n) for n in names]
     for link in links:
-        if os.path.lexists(link) and not _points_at(link, gatesh):
+        if os.path.lexists(link) and not points_at(link, gatesh):
             raise GateshError(f"{link} exists and is not a link to gatesh; move it aside or "
                               "choose another directory with --prefix (nothing was changed)")
     old = read_manifest(env)
@@ -218,7 +210,7 @@ def uninstall(env: Mapping[str, str], out: TextIO) -> int:
     for link in m.links:
         if not os.path.lexists(link):
             say(f"shim: {link} already gone\n")
-        elif os.path.islink(link) and _points_at(link, m.gatesh):
+        elif os.path.islink(link) and points_at(link, m.gatesh):
             os.unlink(link)
             say(f"shim: removed {link}\n")
         else:
@@ -245,8 +237,8 @@ def uninstall(env: Mapping[str, str], out: TextIO) -> int:
         say("".join(f"  {b}\n" for b in kept))
     if failed:
         write_manifest(env, Manifest(shim_dir=m.shim_dir, gatesh=m.gatesh, hooks=tuple(failed)))
-        say(f"some entries could not be removed; fix the files above and run "
-            f"gatectl install --uninstall again\n")
+        say("some entries could not be removed; fix the files above and run "
+            "gatectl install --uninstall again\n")
         return 1
     os.unlink(path)
     say(f"removed {path}\n")

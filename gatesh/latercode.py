@@ -14,10 +14,10 @@ from .errors import Unparseable
 from .model import Assign, Word
 from .steps import Step, join_code
 
-__all__ = ["assigned_code", "declared_code", "trap_code"]
+__all__ = ["DECLARERS", "assigned_code", "declared_code", "trap_code"]
 
 _PROMPTS = frozenset(("PS0", "PS1", "PS2", "PS3", "PS4"))
-_DECLARERS = frozenset(("export", "declare", "typeset", "local", "readonly"))
+DECLARERS = ("export", "declare", "typeset", "local", "readonly")   # declared_code reads
 
 
 def _prompt_subs(value: str) -> str | None:

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from .config import default_paths
 from .errors import GateshError
 
-__all__ = ["FlagRecord", "HookRecord", "Manifest", "manifest_path", "read_manifest",
-           "write_manifest", "write_atomic"]
+__all__ = ["FlagRecord", "HookRecord", "Manifest", "manifest_path", "points_at",
+           "read_manifest", "write_manifest", "write_atomic"]
 
 VERSION = 1
 
@@ -94,6 +94,17 @@ def read_manifest(env: Mapping[str, str]) -> Manifest | None:
                         backups=tuple(raw.get("backups", ())))
     except (TypeError, KeyError, ValueError) as e:
         raise _bad(path, f"not a gatesh install manifest ({e})") from None
+
+
+def points_at(link: str, target: str) -> bool:
+    """link leads to target: its text names it, or both resolve to the same file (link may
+    also be a plain path)."""
+    try:
+        if os.readlink(link) == target:
+            return True
+    except OSError:
+        pass
+    return os.path.realpath(link) == os.path.realpath(target)
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:

@@ -2,11 +2,11 @@
 
 A thread that blocks in read() on the pty and writes each chunk straight on keeps up with bash
 (measured: a select loop spent 60% more CPU per megabyte, and gathering chunks into larger
-writes, with FIONREAD to see whether more was waiting, cost about 8% of the throughput).  Everything else the session
-writes (its echo of held typing, block messages) goes through the same lock, so the order on
-the terminal is the order of events.  Two things bend the copy: while bash echoes the
-`__gatesh_blocked` stand-in, output is held (the session takes it and removes the echo), and
-bash's echo of a line the session already echoed is dropped.
+writes, with FIONREAD to see whether more was waiting, cost about 8% of the throughput).
+Everything else the session writes (its echo of held typing, block messages) goes through the
+same lock, so the order on the terminal is the order of events.  Two things bend the copy:
+while bash echoes the `__gatesh_blocked` stand-in, output is held (the session takes it and
+removes the echo), and bash's echo of a line the session already echoed is dropped.
 """
 
 from __future__ import annotations

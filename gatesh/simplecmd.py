@@ -190,10 +190,12 @@ class SimpleBuilder:
         for ch in c.children:
             t = ch.type
             if t == "file_descriptor":
-                pre = src[:ch.start_byte].rstrip(b" \t")
-                if pre[-1:] == b"-" and pre[-2:-1] in (b" ", b"\t") and len(pre) - 1 >= (
-                        groups[-1][1] if groups else 0):   # `cat - 2>f`: tree-sitter drops -
-                    self.add(groups, len(pre) - 1, len(pre), ARG, ch)
+                i = ch.start_byte   # `cat - 2>f`: tree-sitter drops the `-` before the fd
+                while i and src[i - 1] in b" \t":
+                    i -= 1
+                if i >= 2 and src[i - 1] == 45 and src[i - 2] in b" \t" and \
+                        i - 1 >= (groups[-1][1] if groups else 0):
+                    self.add(groups, i - 1, i, ARG, ch)
                 fd = self.text(ch.start_byte, ch.end_byte)
                 if fd.isdigit() and fd.isascii():
                     r[1] = fd

@@ -1,8 +1,9 @@
 """gatesh fed on stdin: a whole script when the pipe ends at once, else a session.
 
 A pipe that reaches its end quickly holds a script: it is gated whole and bash is exec'd on
-the same bytes (scriptsrc.stdin_text, which also decides that a pipe is a session).  A pipe that stays open is a harness writing commands as it goes
-(Open Interpreter writes a command, then waits for its `echo ##end_of_execution##`): each
+the same bytes (scriptsrc.stdin_text, which also decides that a pipe is a session).  A pipe
+that stays open is a harness writing commands as it goes (Open Interpreter writes a command,
+then waits for its `echo ##end_of_execution##`): each
 complete command is gated as it arrives and written to a bash child's stdin, so state
 persists.  A blocked command reaches bash as a `printf` of the message on stderr followed by
 `(exit 126)`: the message lands in order with the output around it, and $? is 126.

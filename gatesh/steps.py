@@ -15,7 +15,8 @@ UNKNOWN_INPUT = Word("{input}", (Part(PartKind.OTHER, "{input}"),))
 
 class Step:
     __slots__ = ("label", "note", "argv", "assigns", "code", "lang", "stdin_code", "opaque",
-                 "opaque_rule", "remote", "keep_redirects", "keep_stdin", "extra", "script", "params")
+                 "opaque_rule", "remote", "keep_redirects", "keep_stdin", "extra", "script",
+                 "params")
 
     def __init__(self, label: str, *, note: str = "", argv: tuple[Word, ...] = (),
                  assigns: tuple[Assign, ...] = (), code: str | None = None, lang: str = "sh",

@@ -6,7 +6,6 @@ What tree-sitter may have misread raises Unparseable, or Retry when a second try
 from __future__ import annotations
 
 import re
-
 import sys
 
 from gatesh.errors import Unparseable
@@ -18,8 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from tree_sitter import Node as TSNode, Parser
 
 __all__ = ["WORDISH", "REDIRECTS", "CLAUSES", "EXPRS", "LISTY", "Retry", "new_parser",
-           "check_gaps", "check_comment", "check_dashes", "is_redirect_at", "statement_at", "check_backquotes",
-           "syntax_error"]
+           "check_gaps", "check_comment", "check_dashes", "is_redirect_at", "statement_at",
+           "check_backquotes", "syntax_error"]
 
 WORDISH = frozenset(("word", "string", "raw_string", "ansi_c_string", "translated_string",
                      "concatenation", "simple_expansion", "expansion", "command_substitution",
@@ -114,8 +113,8 @@ def check_dashes(root: TSNode, masked: bytes) -> None:
         if node is None or node.child_count == 0 or any(
                 c.start_byte <= at < c.end_byte for c in node.children):
             continue
-        after = masked[at + 1:].lstrip(b" \t")
-        nxt = root.descendant_for_byte_range(len(masked) - len(after), len(masked) - len(after) + 1)
+        j = len(masked) - len(masked[at + 1:].lstrip(b" \t"))   # the next word's start
+        nxt = root.descendant_for_byte_range(j, j + 1)
         if nxt is not None and nxt.type == "file_descriptor":
             continue
         raise Unparseable("tree-sitter skipped a `-` word")

@@ -13,6 +13,10 @@ from . import latercode, wrappers
 from .shellvalues import (DATA_COMMANDS, bind, echo_output, mktemp_value, split_words,
                           unquoted_body)
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from .steps import Step
+
 __all__ = ["Unwrapped", "unwrap", "MAX_DEPTH"]
 
 MAX_DEPTH = 8

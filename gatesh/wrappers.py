@@ -283,7 +283,7 @@ _PEELERS: dict[str, object] = {
 for _sh in ("bash", "sh", "dash", "zsh", "ksh", "ash", "mksh", "yash", "gatesh"):
     _PEELERS[_sh] = _shell
 _PEELERS["trap"] = latercode.trap_code
-for _decl in ("export", "declare", "typeset", "local", "readonly"):
+for _decl in latercode.DECLARERS:
     _PEELERS[_decl] = latercode.declared_code
 
 
