@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import __version__
 from .errors import ExitStatus, GateshError
@@ -47,6 +47,28 @@ def _decision_json(d: object) -> dict[str, object]:
     }
 
 
+_PLAIN_ANSWERS: dict[tuple[object, ...], str] = {}
+
+
+def _answer_line(d: object, encode: Callable[[object], str]) -> str:
+    """One `--jsonl` answer: the --json fields, less the request's own text (and the display
+    and harness when they add nothing); most answers are one of a few constant lines."""
+    if not d.matches and not d.harness and d.display == d.command:  # type: ignore[attr-defined]
+        key = (d.verdict, d.parsed, d.reason, d.why, d.blocked)  # type: ignore[attr-defined]
+        line = _PLAIN_ANSWERS.get(key)
+        if line is None:
+            ans = _decision_json(d)
+            for k in ("command", "notes", "display", "harness"):
+                del ans[k]
+            line = _PLAIN_ANSWERS[key] = encode(ans) + "\n"
+        return line
+    ans = _decision_json(d)
+    del ans["command"], ans["notes"]
+    if not ans["harness"]:
+        del ans["harness"]
+    return encode(ans) + "\n"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .gate import Request, review
     cfg = _config(args.mode)
@@ -74,24 +96,35 @@ def _check_jsonl(cfg: object) -> int:
     out = sys.stdout
     default_cwd = os.getcwd()
     env = dict(os.environ)
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            command = req["command"]
-            if not isinstance(command, str):
-                raise TypeError("command must be a string")
-            cwd = req.get("cwd") or default_cwd
-            d = review(Request(command, cwd, "check", env), cfg)  # type: ignore[arg-type]
-            ans = _decision_json(d)
-            del ans["command"], ans["notes"]
-        except (ValueError, KeyError, TypeError) as e:
-            ans = {"decision": "ask", "parsed": False, "rules": [],
-                   "why": f"bad request line: {e}", "reason": "bad_request"}
-        out.write(json.dumps(ans, ensure_ascii=False) + "\n")
-        out.flush()  # a client may wait for each answer before it sends the next line
-    return 0
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder
+    fd = sys.stdin.fileno()
+    rest = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            lines, rest = [rest] if rest.strip() else [], b""
+        else:
+            *lines, rest = (rest + chunk).split(b"\n")
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                req = json.loads(raw)
+                command = req["command"]
+                if not isinstance(command, str):
+                    raise TypeError("command must be a string")
+                cwd = req.get("cwd") or default_cwd
+                d = review(Request(command, cwd, "check", env), cfg)  # type: ignore[arg-type]
+                out.write(_answer_line(d, encode))
+                continue
+            except (ValueError, KeyError, TypeError) as e:
+                ans = {"decision": "ask", "parsed": False, "rules": [],
+                       "why": f"bad request line: {e}", "reason": "bad_request"}
+            out.write(encode(ans) + "\n")
+        # every line read so far is answered: a client waiting for an answer gets it now
+        out.flush()
+        if not chunk:
+            return 0
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -5,12 +5,37 @@ from __future__ import annotations
 
 from .model import Invocation, PartKind, Word
 from .rules import Tool
-from .targets import Context, PathTarget, current_branch, resolve_path
+from .targets import BUILD_OUTPUT, Context, PathTarget, current_branch, resolve_path
 
 __all__ = ["Facts", "NO_TOOL"]
 
 _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 NO_TOOL = Tool()
+_OFF = frozenset({"false", "0", "no", "off"})
+_SIGNALLERS = frozenset({"kill", "pkill", "killall", "skill", "snice"})
+# Hyphen lookalikes pasted from web pages: `git reset ‐‐hard` is read as `--hard`, so a
+# program that accepts them cannot slip past a rule that looks for the option.
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+# Classes that only mean something on this machine: another host's /home/x/app is not our
+# project, and a relative path there is relative to a home directory we cannot see.
+_LOCAL_ONLY = frozenset({"project_root", "top_level_dir", "inside_project", "build_output",
+                         "git_dir"})
+
+
+def _remote(t: PathTarget, w: Word) -> PathTarget:
+    """t re-judged for a command that runs on another host (`ssh HOST CMD`)."""
+    v = w.value
+    if v is None or not (v.startswith("/") or v.startswith("~")):
+        parts = [x for x in (v or "").split("/") if x not in ("", ".")]
+        if len(parts) > 1 and ".." not in parts and any(x in BUILD_OUTPUT for x in parts[1:]):
+            return PathTarget(w.text, None, "build_output")  # as ~/app/node_modules here
+        return PathTarget(w.text, None, "unknown")
+    if t.cls == "temp" or t.cls in _LOCAL_ONLY and not (
+            t.cls == "build_output" and t.path and any(
+                part in BUILD_OUTPUT for part in t.path.split("/"))):
+        # not via our .gitignore; and another host's /tmp is not this agent's scratch space
+        return PathTarget(t.text, t.path, "outside_project")
+    return t
 
 
 class Facts:
@@ -31,6 +56,8 @@ class Facts:
         while i < n:
             w = args[i]
             v = w.value
+            if v and v[0] in _DASHES:
+                v = "-" * (len(v) - len(v.lstrip(_DASHES))) + v.lstrip(_DASHES)
             if leading and v in ("-exec", "-execdir", "-ok", "-okdir"):
                 self.flags.add(v)
                 while i < n and args[i].value not in (";", "+"):
@@ -48,7 +75,10 @@ class Facts:
                 self.positionals.extend(args[i + 1:])
                 break
             elif v.startswith("--") and len(v) > 2:
-                key = v.split("=", 1)[0]
+                key, eq, val = v.partition("=")
+                if eq and val.lower() in _OFF:
+                    i += 1
+                    continue  # `--dry-run=false` turns the option off
                 self.flags.add(key)
                 if not key.islower():
                     self.flags.add(key.lower())  # as for command names: --HARD is --hard
@@ -60,7 +90,8 @@ class Facts:
                     i += 2
                 elif v in tool.value_options:
                     i += 1
-                elif not leading and not v[1].isdigit():
+                elif not leading and not v[1].isdigit() and not (
+                        self.name in _SIGNALLERS and v[1:].isupper()):  # `pkill -HUP x`
                     for ch in v[1:]:
                         self.flags.add("-" + ch)
                         if "-" + ch in tool.value_options:
@@ -111,6 +142,8 @@ class Facts:
 
     def resolve(self, w: Word) -> PathTarget:
         """w as a path, relative to where the command runs (after a `cd` in the command)."""
+        if self.inv.remote is not None:
+            return _remote(resolve_path(w, self.ctx, "/"), w)
         cwd = self.inv.cwd
         if cwd == "?":
             v = w.value

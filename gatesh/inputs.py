@@ -6,6 +6,9 @@ by gatesh.wrappers: few commands need it (start-up time).
 
 from __future__ import annotations
 
+import re
+import shlex
+
 from .model import Part, PartKind, Word, lit
 from .steps import UNKNOWN_INPUT, Step, join_code, skip_options
 from .targets import BUILD_OUTPUT
@@ -83,14 +86,27 @@ def xargs(argv: tuple[Word, ...]) -> Step | None:
     return Step("xargs", argv=cmd, keep_stdin=False, keep_redirects=False, note="input unknown")
 
 
+_PARALLEL_LONG = ("--jobs", "--arg-file", "--delimiter", "--sshlogin", "--joblog", "--results",
+                  "--tmpdir", "--timeout", "--retries", "--delay", "--memfree", "--load",
+                  "--workdir", "--colsep", "--tagstring", "--env", "--sshloginfile", "--slf",
+                  "--basefile", "--bf", "--return", "--transferfile", "--tf", "--halt",
+                  "--limit", "--nice", "--profile", "--max-args", "--max-replace-args",
+                  "--max-chars", "--block", "--block-size", "--recstart", "--recend",
+                  "--header", "--termseq", "--rpl", "--ssh", "--shebang-wrap")
+_SEPS = (":::", "::::", ":::+", "::::+")
+# Without -q, parallel joins its command words with spaces and hands the line to a shell,
+# so a word holding one of these is shell syntax, not an operand: `parallel echo 'a; rm x'`.
+_SHELL_SPECIAL = re.compile(r"[\s;&|<>()$`'\"\\~*?\[{}!#]")
+# Replacement strings: {} {.} {/} {//} {/.} {#} {%} and the positional {1} {1.} {1/} ...
+_REPL = re.compile(r"\{(?:\d*(?:\.|/|//|/\.)?|#|%)\}")
+_MAX_JOBS = 200
+
+
 def parallel(argv: tuple[Word, ...]) -> Step | None:
     rest = argv[1:]
-    i, _ = skip_options(rest, "jJadEILnNPSX", ("--jobs", "--arg-file", "--delimiter", "--sshlogin",
-                                             "--joblog", "--results", "--tmpdir", "--timeout",
-                                             "--retries", "--delay", "--memfree", "--load",
-                                             "--workdir", "--colsep", "--tagstring"))
+    i, opts = skip_options(rest, "jJadEILnNPSX", _PARALLEL_LONG)
     rest = rest[i:]
-    seps = [k for k, w in enumerate(rest) if w.value in (":::", "::::", ":::+", "::::+")]
+    seps = [k for k, w in enumerate(rest) if w.value in _SEPS]
     cmd = rest[:seps[0]] if seps else rest
     inputs = rest[seps[0] + 1:] if seps else ()
     if not cmd:
@@ -103,26 +119,73 @@ def parallel(argv: tuple[Word, ...]) -> Step | None:
                 "parallel", opaque="parallel runs commands built at run time",
                 opaque_rule="opaque_code")
         return Step("parallel", stdin_code=True)
-    if not inputs or (seps and rest[seps[0]].value.startswith("::::")):  # type: ignore[union-attr]
-        inputs = (UNKNOWN_INPUT,)
-    first = inputs[0]
+    composed = "-q" not in opts and "--quote" not in opts and any(
+        w.value is not None and _SHELL_SPECIAL.search(_REPL.sub("", w.value)) for w in cmd)
+    if not inputs or any(rest[k].value in ("::::", "::::+") for k in seps):
+        return _from_input(cmd, composed)
+    return _jobs(cmd, [w for w in inputs if w.value not in _SEPS], composed)
+
+
+def _from_input(cmd: tuple[Word, ...], composed: bool) -> Step:
+    """parallel fed from stdin or a file: its operands are unknown."""
+    if composed:
+        return Step("parallel", opaque="parallel runs a command line built at run time",
+                    opaque_rule="opaque_code")
     out: list[Word] = []
+    for w in cmd:
+        out.append(UNKNOWN_INPUT if w.value is not None and _REPL.search(w.value) else w)
+    if len(out) == len(cmd) and not any(w is UNKNOWN_INPUT for w in out):
+        out.append(UNKNOWN_INPUT)
+    return Step("parallel", argv=tuple(out), keep_stdin=False)
+
+
+def _jobs(cmd: tuple[Word, ...], inputs: list[Word], composed: bool) -> Step:
+    """Shell code for every job of `parallel CMD ::: INPUTS`, read both ways it may run.
+
+    GNU parallel (without -q) joins the command words with spaces and hands the line to a
+    shell; moreutils' parallel and `parallel -q` run the words as they are.  Both readings are
+    judged.  Each input is written back as its own source text, so a glob, `~` or `$VAR` the
+    outer shell expands stays one: `parallel rm -rf {} ::: *` is judged as `rm -rf *`.
+    """
+    if len(inputs) > _MAX_JOBS or (composed and any(w.value is None for w in cmd)):
+        return Step("parallel", opaque="parallel runs more commands, or a command line built "
+                    "at run time, than the gate reads", opaque_rule="opaque_code")
+    lines = []
+    for inp in inputs:
+        lines.append(_job(cmd, inp, False))
+        if composed:
+            line = _job(cmd, inp, True)
+            if "\n" in line or _parses(line):
+                lines.append(line)  # a one-line syntax error runs nothing: GNU parallel's shell
+    return Step("parallel", code="\n".join(lines))
+
+
+def _job(cmd: tuple[Word, ...], inp: Word, composed: bool) -> str:
     used = False
+    words = []
     for w in cmd:
         v = w.value
-        if v is not None and "{}" in v and first.value is not None:
-            out.append(Word(w.text, (Part(PartKind.LIT, v.replace("{}", first.value)),)))
+        if v is not None and _REPL.search(v):
+            q = (lambda x: x) if composed else shlex.quote
+            words.append(inp.text.join(q(x) if x else "" for x in _REPL.split(v)))
             used = True
-        elif v is not None and "{}" in v:
-            out.append(UNKNOWN_INPUT)
-            used = True
+        elif composed:
+            words.append(v)  # type: ignore[arg-type]
         else:
-            out.append(w)
+            words.append(w.text)
     if not used:
-        out.extend(inputs[:50])
-    if len(out) == 1 or (len(cmd) == 1 and " " in (cmd[0].value or "")):
-        return join_code(tuple(out), "parallel")
-    return Step("parallel", argv=tuple(out), keep_stdin=False)
+        words.append(inp.text)
+    return " ".join(words)  # type: ignore[arg-type]
+
+
+def _parses(line: str) -> bool:
+    from .errors import Unparseable
+    from .parse import parse
+    try:
+        parse(line)
+    except Unparseable:
+        return False
+    return True
 
 
 def _found(start: Word | None) -> Word:

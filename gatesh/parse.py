@@ -31,13 +31,41 @@ def parse(text: str) -> Program:
     """Parse one command line (or script) into a Program; raise Unparseable when unsure."""
     try:
         return _parse(text, 0)
-    except Unparseable:
-        raise
+    except Unparseable as e:
+        closed = _closed_at_eof(text, e)
+        if closed is None:
+            raise
+        return closed
     except RecursionError:
         raise Unparseable("command nests too deeply to check") from None
     except Exception as e:  # a gate must fail closed, whatever went wrong
         detail = " ".join(str(e).split())[:120]
         raise Unparseable(f"internal parser error ({type(e).__name__}: {detail})") from e
+
+
+_NO_TERMINATOR = "here-document without its terminator "
+
+
+def _closed_at_eof(text: str, err: Unparseable) -> Program | None:
+    """bash ends a here-document the text never terminates at the end of the text (with a
+    warning) and runs the command: so does the gate, by writing the missing delimiters."""
+    import ast
+    for _ in range(8):
+        msg = str(err)
+        if not msg.startswith(_NO_TERMINATOR):
+            return None
+        try:
+            delim = ast.literal_eval(msg[len(_NO_TERMINATOR):])
+        except (ValueError, SyntaxError):
+            return None
+        text = text + ("" if text.endswith("\n") else "\n") + delim + "\n"
+        try:
+            return _parse(text, 0)
+        except Unparseable as again:
+            err = again
+        except RecursionError:
+            return None
+    return None
 
 
 def _parse(text: str, depth: int) -> Program:
@@ -264,6 +292,9 @@ class Builder(SimpleBuilder):
             return self.command(kids[1:], reds, (lit(kids[0].type),))
         if t == "test_command" and n.children[0].type == "[":
             return self.bracket(n, reds)
+        if t == "compound_statement" and n.end_byte - n.start_byte == 2 and \
+                self.text(n.start_byte, n.end_byte) == "{}":
+            return self.command([], reds, (lit("{}"),))  # a command named `{}`, as bash reads it
         self.nest += 1
         if self.nest + self.depth > _MAX_DEPTH * 2:
             raise Unparseable("commands nest too deeply to check")

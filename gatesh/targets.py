@@ -174,11 +174,13 @@ def resolve_path(word: Word, ctx: Context, base: str | None = None) -> PathTarge
             return PathTarget(word.text, p, _glob_class(head, ctx))
         return PathTarget(word.text, p, path_class(os.path.join(head, "x"), ctx))
     cls = path_class(p, ctx)
-    if cls in ("temp", "build_output", "inside_project") and not raw.startswith("/") and \
-            ".." in raw.split("/"):
-        root = ctx.project_root
-        if not _under(p, root) and _under(ctx.cwd, root):
-            cls = "outside_project"  # `rm -rf ../x` climbs out of the project
+    if cls in ("temp", "build_output", "inside_project") and ".." in raw.split("/"):
+        if not raw.startswith("/"):
+            root = ctx.project_root
+            if not _under(p, root) and _under(ctx.cwd, root):
+                cls = "outside_project"  # `rm -rf ../x` climbs out of the project
+        elif cls == "temp" and not _under(p, os.path.normpath(raw.split("/..", 1)[0] or "/")):
+            cls = "outside_project"  # `$TMPDIR/../etc`: it climbs out of the temp dir it names
     return PathTarget(word.text, p, cls)
 
 

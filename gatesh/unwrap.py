@@ -10,6 +10,7 @@ from __future__ import annotations
 from .model import (Assign, Feed, Invocation, Match, PartKind, Pipeline, Program,
                     Redirect, Severity, SimpleCommand, Verdict, Word)
 from . import latercode, wrappers
+from .runners import RUNNERS as _RUNNER_NAMES
 from .shellvalues import (DATA_COMMANDS, bind, echo_output, mktemp_value, split_words,
                           unquoted_body)
 
@@ -195,6 +196,16 @@ class _Walker:
             for lit in interp.literals(feed.literal):
                 if " " in lit:
                     self.code(lit, "sh?", via + (name,), remote, depth + 1, argv)
+        if step is None and name in _RUNNER_NAMES:
+            from . import runners
+            step = runners.string_code(name, argv)
+            if step is None:
+                k = runners.runner_start(name, argv)
+                if k is not None:
+                    self.out.steps.append(f"{name}: runs {' '.join(w.text for w in argv[k:])}")
+                    self.command(argv[k:], assigns, (), None, via + (name,), remote, depth + 1,
+                                 context)
+                return
         if step is None:
             if name not in DATA_COMMANDS and name not in self.suspects and self.suspects \
                     and not wrappers.is_wrapper(name):

@@ -255,6 +255,16 @@ def _interpreter(lang: str, flags: tuple[str, ...]) -> object:
     return peel_
 
 
+def _container_exec(argv: tuple[Word, ...]) -> Step | None:
+    from .execs import container_exec
+    return container_exec(argv)
+
+
+def _kube_exec(argv: tuple[Word, ...]) -> Step | None:
+    from .execs import kube_exec
+    return kube_exec(argv)
+
+
 def _awk(argv: tuple[Word, ...]) -> Step | None:
     from .interpreters import awk
     return awk(argv)
@@ -279,6 +289,9 @@ _PEELERS: dict[str, object] = {
     "perl": _interpreter("perl", ("-e", "-E")), "ruby": _interpreter("ruby", ("-e",)),
     "php": _interpreter("php", ("-r",)),
     "awk": _awk, "gawk": _awk, "mawk": _awk, "nawk": _awk,
+    "docker": _container_exec, "podman": _container_exec, "nerdctl": _container_exec,
+    "docker-compose": _container_exec, "podman-compose": _container_exec,
+    "kubectl": _kube_exec, "oc": _kube_exec, "k": _kube_exec,
 }
 for _sh in ("bash", "sh", "dash", "zsh", "ksh", "ash", "mksh", "yash", "gatesh"):
     _PEELERS[_sh] = _shell

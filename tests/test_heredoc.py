@@ -92,9 +92,6 @@ def test_body_inside_a_substitution_matches_bash() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "cat <<EOF\nno terminator",
-    "cat <<EOF\nEOFX\n",
-    "cat <<EOF",
     "cat <<",
     "echo $(cat <<EOF)\nx\nEOF",
     "x=$(cat <<EOF\nhi\nEOF)",
@@ -104,6 +101,18 @@ def test_body_inside_a_substitution_matches_bash() -> None:
 def test_unterminated_or_unusual_heredocs_are_unparseable(text: str) -> None:
     with pytest.raises(Unparseable):
         parse(text)
+
+
+@pytest.mark.parametrize("text, body", [
+    ("cat <<EOF\nno terminator", "no terminator\n"),
+    ("cat <<EOF\nEOFX\n", "EOFX\n"),
+    ("cat <<EOF", ""),
+    ("cat <<EOF\nhi\nEOF)\nrm -rf ~", "hi\nEOF)\nrm -rf ~\n"),
+])
+def test_a_top_level_heredoc_runs_to_the_end_of_the_text(text: str, body: str) -> None:
+    # as bash: "here-document delimited by end-of-file", and the command runs
+    doc = parse(text).pipelines[0].elements[0].redirects[0].heredoc
+    assert doc is not None and doc.body == body
 
 
 @pytest.mark.parametrize("body, subs", [

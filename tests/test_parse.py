@@ -119,12 +119,26 @@ def test_substitutions_are_parsed_wherever_they_occur() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "echo 'open", "a &&", "| a", "if a; then", "echo $((", "ls -a <path>", "cat <<''",
+    "echo 'open", "a &&", "| a", "if a; then", "echo $((", "ls -a <path>",
     "arr[$(rm x)]=1", "[abc] x", "a | ! b", "echo \x00", "echo `a", "{ a; } x >o | (",
 ])
 def test_unparseable(text: str) -> None:
     with pytest.raises(Unparseable):
         parse(text)
+
+
+@pytest.mark.parametrize("text, body", [
+    ("cat <<''", ""),
+    ("cat <<'EOF'\nharmless body", "harmless body\n"),
+    ("cat <<-EOF\n\tone\ntwo\n", "one\ntwo\n"),
+])
+def test_heredoc_ended_by_the_end_of_the_text_is_read_as_bash_reads_it(text, body):
+    # bash warns "here-document delimited by end-of-file" and runs the command
+    import subprocess
+    assert subprocess.run(["bash", "-n", "-c", text], capture_output=True).returncode == 0
+    pl = parse(text).pipelines[0]
+    doc = pl.elements[0].redirects[0].heredoc
+    assert doc is not None and doc.body == body
 
 
 def test_unparseable_message_is_one_line() -> None:

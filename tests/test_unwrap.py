@@ -110,6 +110,27 @@ def test_xargs_find_and_parallel():
     assert ["rm", "-rf", "/"] in argvs("parallel rm -rf ::: /")
 
 
+@pytest.mark.parametrize("text, inner", [
+    # every job is read, not only the first input's
+    ("parallel rm -rf {} ::: build /", ["rm", "-rf", "/"]),
+    ("parallel rm -rf {} ::: build ::: /", ["rm", "-rf", "/"]),
+    # an input the outer shell expands stays a glob
+    ("parallel rm -rf {} ::: *", ["rm", "-rf", "*"]),
+    # without -q the command words are joined and read by a shell
+    ("parallel echo 'a; rm -rf /srv' ::: 1", ["rm", "-rf", "/srv", "1"]),
+    ("parallel sh -c {} ::: 'echo hi' 'rm -rf /srv'", ["rm", "-rf", "/srv"]),
+    ("parallel --env FOO rm -rf ::: /srv", ["rm", "-rf", "/srv"]),
+])
+def test_parallel_runs_every_job_as_its_shell_would(text, inner):
+    assert inner in argvs(text)
+
+
+def test_parallel_quoted_or_from_input():
+    assert ["echo", "a; rm -rf /srv", "1"] in argvs("parallel -q echo 'a; rm -rf /srv' ::: 1")
+    assert opaque("find . | parallel 'rm -rf {} | tee log'") == ["gatesh:opaque_code"]
+    assert ["rm", "-rf", None] in argvs("ls | parallel rm -rf")
+
+
 def test_ssh_remote_command_is_marked_remote():
     got = runs("ssh -i key -p 22 prod-db 'rm -rf /var/lib/pg'")
     assert ("rm", ("ssh prod-db",), "prod-db") in got
@@ -195,3 +216,46 @@ def test_positional_parameters_of_a_dash_c_string_are_bound():
     assert ["rm", "-rf", None] in argvs("bash -c 'rm -rf \"$2\"' name /srv")
     assert ["rm", "-rf", None] in argvs("bash -c 'true' x /srv; rm -rf \"$1\"")
     assert ["echo", "opencode", "/p"] in argvs("bash -c 'eval \"echo $0 $1\"' opencode /p")
+
+@pytest.mark.parametrize("text, inner", [
+    ("uv run rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("uv run --with=requests python -c 'import shutil; shutil.rmtree(\"/srv\")'",
+     ["rm", "-rf", "/srv"]),
+    ("poetry run rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("npm --prefix web exec -- rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("pnpm dlx rimraf /srv", ["rimraf", "/srv"]),
+    ("doppler run -- rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("doppler run --command 'rm -rf /srv'", ["rm", "-rf", "/srv"]),
+    ("op run --env-file .env -- rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("direnv exec . rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("nix-shell -p jq --run 'rm -rf /srv'", ["rm", "-rf", "/srv"]),
+    ("nix develop -c rm -rf /srv", ["rm", "-rf", "/srv"]),
+    ("sg docker 'rm -rf /srv'", ["rm", "-rf", "/srv"]),
+    ("sops exec-env secrets.json 'rm -rf /srv'", ["rm", "-rf", "/srv"]),
+])
+def test_runners_run_the_command_they_are_given(text, inner):
+    assert inner in argvs(text)
+
+
+def test_runner_subcommands_that_run_nothing_are_left_alone():
+    assert argvs("uv pip install rm") == [["uv", "pip", "install", "rm"]]
+    assert argvs("npm test") == [["npm", "test"]]
+
+
+@pytest.mark.parametrize("text, name, where", [
+    ("docker exec -it web rm -rf /app/uploads", "rm", "container web"),
+    ("docker --context prod exec -e A=1 -u root web sh -c 'rm -rf /data'", "rm", "container web"),
+    ("docker compose exec -T db psql -c 'drop table t'", "psql", "service db"),
+    ("docker-compose -f ci.yml exec app rails db:drop", "rails", "service app"),
+    ("kubectl exec -it db-0 -n prod -c pg -- psql -c 'drop table t'", "psql", "pod db-0"),
+    ("kubectl -n prod exec deploy/api -- rails db:reset", "rails", "pod deploy/api"),
+    ("oc rsh db-1 rm -rf /pgdata", "rm", "pod db-1"),
+])
+def test_commands_run_inside_a_container_are_judged_there(text, name, where):
+    assert any(n == name and r == where for n, _, r in runs(text))
+
+
+def test_container_commands_that_run_nothing_inside():
+    assert runs("docker ps -a") == [("docker", (), None)]
+    assert runs("kubectl logs -f web") == [("kubectl", (), None)]
+
