@@ -49,7 +49,7 @@ def _exec_after(rest: tuple[Word, ...], kind: str) -> Step | None:
     if len(after) < 2:
         return None
     where = f"{kind} {after[0].value or after[0].text}"
-    return Step(f"exec in {where}", remote=where, argv=after[1:])
+    return Step(f"exec in {where}", note=f"runs in {where}", remote=where, argv=after[1:])
 
 
 def kube_exec(argv: tuple[Word, ...]) -> Step | None:
@@ -80,4 +80,4 @@ def kube_exec(argv: tuple[Word, ...]) -> Step | None:
     if not cmd:
         return None
     where = f"pod {head[pod].value or head[pod].text}"
-    return Step(f"exec in {where}", remote=where, argv=cmd)
+    return Step(f"exec in {where}", note=f"runs in {where}", remote=where, argv=cmd)

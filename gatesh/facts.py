@@ -56,7 +56,7 @@ class Facts:
         while i < n:
             w = args[i]
             v = w.value
-            if v and v[0] in _DASHES:
+            if v and v[0] in _DASHES and not v.isascii():  # an ASCII v has only "-" to keep
                 v = "-" * (len(v) - len(v.lstrip(_DASHES))) + v.lstrip(_DASHES)
             if leading and v in ("-exec", "-execdir", "-ok", "-okdir"):
                 self.flags.add(v)

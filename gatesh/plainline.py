@@ -99,7 +99,9 @@ def _compile() -> list[Any]:
     char = r"[A-Za-z0-9_./:@%+,=-]"                         # literal wherever it stands
     sq = r"'[ -&(-~]*'"                                     # '...': printable ASCII, no '
     dq = r'"[ #%-\[\]-_a-~]*"'                              # "...": no " $ ` \ ! (nothing expands)
-    word = rf"(?!=)(?:{char}|{sq}|{dq})+"
+    # a run of plain characters is taken whole (++): a word only ends before a blank, a `|`
+    # or the end, so no match splits a run, and not trying to spares a branch per character
+    word = rf"(?!=)(?:{char}++|{sq}|{dq})+"
     # > f, >> f, < f, 2>f, 2>&1: an fd of one digit, a file that is a word, an fd to copy
     redirect = rf"(?:[0-9]?>>?|<) ?{word}|[0-9]?>&[0-9](?![^ ])"
     command = rf"{first}(?: (?:{redirect}|{word}))*"

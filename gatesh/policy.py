@@ -43,10 +43,13 @@ class Outcome:
         self.verdict, self.blocked, self.reason, self.why = verdict, blocked, reason, why
 
 
+_NO_MATCH = Outcome(Verdict.ALLOW, False, "allow", "no rule matched")  # shared: only read
+
+
 def decide(matches: tuple[Match, ...], parsed: bool, mode: str) -> Outcome:
     """The verdict, and whether the command is blocked in this mode."""
     if not matches and parsed:
-        return Outcome(Verdict.ALLOW, False, "allow", "no rule matched")  # most commands
+        return _NO_MATCH  # most commands
     verdict = Verdict.ALLOW
     reason = "allow"
     why = "no rule matched"

@@ -19,7 +19,8 @@ __all__ = ["candidates"]
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     Shape = tuple[bool, str | None, bool, bool, bool, bool]
-    Selection = tuple[list[Rule], list[Rule], re.Pattern[str] | None]
+    from typing import Any
+    Selection = tuple[list[Rule], list[Rule], tuple[Any, Any] | None]
 
 _MAX_SELECTIONS = 4096   # (subcommand, shape) keys per command; bounded by the rules anyway
 
@@ -51,22 +52,33 @@ def _possible(rule: Rule, shape: Shape) -> bool:
 
 def _select(own: list[Rule], wild: list[Rule], shape: Shape) -> Selection:
     """The rules possible for shape, in their order (own first): without and with the
-    wildcard rules that need args (one regex for those; own rules are few, and each
-    compiles its own patterns once)."""
+    wildcard rules that need args (one regex for those, behind a search for the text they
+    need; own rules are few, and each compiles its own patterns once)."""
     mine = [r for r in own if _possible(r, shape)]
     wild = [r for r in wild if _possible(r, shape)]
     gated = tuple(str(p) for r in wild if "args" in r.match
                   for p in r.match["args"])  # type: ignore[union-attr]
     if not gated:
         return mine + wild, mine + wild, None
-    rx = _ARGS_RE.get(gated)
-    if rx is None:
+    gate = _ARGS_GATES.get(gated)
+    if gate is None:
         from .rulefile import any_glob
-        rx = _ARGS_RE[gated] = any_glob(list(gated))
-    return mine + [r for r in wild if "args" not in r.match], mine + wild, rx
+        hint = "|".join(re.escape(_required(g)) for g in gated)  # an empty part: always true
+        gate = _ARGS_GATES[gated] = (re.compile(hint).search, any_glob(list(gated)).match)
+    return mine + [r for r in wild if "args" not in r.match], mine + wild, gate
 
 
-_ARGS_RE: dict[tuple[str, ...], re.Pattern[str]] = {}   # the same few sets, over and over
+# per set of globs (the same few sets, over and over): a search for the text one of them
+# needs, then the globs' regex.  A `*x*` glob's regex tries x at every position of the word,
+# thousands of instructions a word; most words hold no such text, and one search says so.
+_ARGS_GATES: dict[tuple[str, ...], tuple[Any, Any]] = {}
+
+
+def _required(glob: str) -> str:
+    """Text in every string that glob matches: its longest run of plain characters before
+    any `[` (in fnmatch, `*` and `?` stand for any text, `[...]` for one character, and every
+    other character for itself)."""
+    return max(re.split(r"[*?]", glob.split("[", 1)[0]), key=len)
 
 
 def candidates(ruleset: RuleSet, inv: Invocation, own: list[Rule] | None,
@@ -88,10 +100,11 @@ def candidates(ruleset: RuleSet, inv: Invocation, own: list[Rule] | None,
         if len(per_name) > _MAX_SELECTIONS:
             per_name.clear()
         per_name[(first, shape)] = sel
-    plain, with_args, rx = sel
-    if rx is not None:
+    plain, with_args, gate = sel
+    if gate is not None:
+        needs, match = gate
         for w in inv.argv[1:]:
             v = w[2]
-            if v is not None and rx.match(v):
+            if v is not None and needs(v) and match(v):
                 return with_args
     return plain

@@ -26,7 +26,8 @@ class Cache:
             try:
                 import marshal
                 with open(self.path, "rb") as f:
-                    data = marshal.load(f)
+                    # loads(read()): marshal.load on a file reads it piece by piece, 4x slower
+                    data = marshal.loads(f.read())
                 if isinstance(data, dict) and data.get("v") == _CACHE_VERSION:
                     self.entries = data["files"]
             except (OSError, EOFError, ValueError, TypeError, KeyError):

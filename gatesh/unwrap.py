@@ -322,8 +322,9 @@ class _Walker:
             try:
                 prog = parse(text)
             except Unparseable as e:
+                what = f"passed to {argv[0].text}" if argv else "that the shell runs later"
                 _opaque(self.out, "nested_unparseable",
-                        f"the shell code passed to {argv[0].text} could not be parsed ({e})", source)
+                        f"the shell code {what} could not be parsed ({e})", source)
                 return
             self.program(prog, via, remote, depth, "")
         elif lang == "sh?":

@@ -259,3 +259,7 @@ def test_container_commands_that_run_nothing_inside():
     assert runs("docker ps -a") == [("docker", (), None)]
     assert runs("kubectl logs -f web") == [("kubectl", (), None)]
 
+
+def test_unparseable_code_in_an_assignment_fails_closed():
+    assert opaque("PS4='+$(x'") == ["gatesh:nested_unparseable"]
+
