@@ -5,9 +5,11 @@ Reviews every command of ../shared/corpora/tldr/commands.jsonl (parse, unwrap, c
 decide) in this process and prints commands per second and the p50 and p99 time per
 command, beside a plain-Python baseline measured in the same run (splitting each command
 with str.split, the least any classifier does).  Also times `gatectl check --jsonl` end to
-end on the same corpus.  With --check, exits 1 below --min-rate commands/s (default 20000).
+end on the same corpus.  Each is run --repeat times (default 3) and the best run is reported,
+as timeit does: the others measure what else the machine was doing.  With --check, exits 1
+when the in-process rate is below --min-rate commands/s (default 20000).
 
-    python3 bench/classify.py [--limit N] [--check] [--min-rate 20000]
+    python3 bench/classify.py [--limit N] [--repeat 3] [--check] [--min-rate 20000]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N commands")
     ap.add_argument("--check", action="store_true", help="fail below --min-rate")
     ap.add_argument("--min-rate", type=float, default=20000.0)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each; the best is reported")
     args = ap.parse_args()
     if not os.path.exists(CORPUS):
         print("bench: ../shared/corpora/tldr is absent; nothing to measure")
@@ -53,21 +56,29 @@ def main() -> int:
         c.split()
     base = time.perf_counter() - base_start
 
-    times: list[float] = []
     clock = time.perf_counter
-    start = clock()
-    for c in cmds:
-        t0 = clock()
-        review(Request(c, root, "check", env), cfg)
-        times.append(clock() - t0)
-    total = clock() - start
+    best: tuple[float, list[float]] | None = None
+    for _ in range(max(1, args.repeat)):
+        times: list[float] = []
+        start = clock()
+        for c in cmds:
+            t0 = clock()
+            review(Request(c, root, "check", env), cfg)
+            times.append(clock() - t0)
+        total = clock() - start
+        if best is None or total < best[0]:
+            best = (total, times)
+    total, times = best  # type: ignore[misc]
     rate = len(cmds) / total
 
     payload = "".join(json.dumps({"command": c, "cwd": root}) + "\n" for c in cmds).encode()
-    t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "gatesh.ctl", "check", "--jsonl"], input=payload,
-                       capture_output=True, env=dict(os.environ, **env), check=False)
-    batch = time.perf_counter() - t0
+    batch = float("inf")
+    for _ in range(max(1, args.repeat)):
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, "-m", "gatesh.ctl", "check", "--jsonl"],
+                           input=payload, capture_output=True, env=dict(os.environ, **env),
+                           check=False)
+        batch = min(batch, time.perf_counter() - t0)
     answers = p.stdout.count(b"\n")
 
     times.sort()
