@@ -58,5 +58,13 @@ class Unparseable(GateshError):
     reason = "unparseable"
 
 
+class UnterminatedHeredoc(Unparseable):
+    """A here-document whose delimiter line never comes (bash ends it at the end of the text)."""
+
+    def __init__(self, delim: str) -> None:
+        super().__init__(f"here-document without its terminator {delim!r}")
+        self.delim = delim
+
+
 class AuditUnwritable(GateshError):
     reason = "audit_unwritable"

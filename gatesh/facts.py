@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .model import Invocation, PartKind, Word
 from .rules import Tool
-from .targets import BUILD_OUTPUT, Context, PathTarget, current_branch, resolve_path
+from .targets import (BUILD_OUTPUT, Context, PathTarget, current_branch, regenerable_below,
+                      resolve_path)
 
 __all__ = ["Facts", "NO_TOOL"]
 
@@ -27,13 +28,13 @@ def _remote(t: PathTarget, w: Word) -> PathTarget:
     v = w.value
     if v is None or not (v.startswith("/") or v.startswith("~")):
         parts = [x for x in (v or "").split("/") if x not in ("", ".")]
-        if len(parts) > 1 and ".." not in parts and any(x in BUILD_OUTPUT for x in parts[1:]):
+        if ".." not in parts and regenerable_below(parts):
             return PathTarget(w.text, None, "build_output")  # as ~/app/node_modules here
         return PathTarget(w.text, None, "unknown")
-    if t.cls == "temp" or t.cls in _LOCAL_ONLY and not (
-            t.cls == "build_output" and t.path and any(
-                part in BUILD_OUTPUT for part in t.path.split("/"))):
-        # not via our .gitignore; and another host's /tmp is not this agent's scratch space
+    if t.cls == "build_output" and any(x in BUILD_OUTPUT for x in (t.path or "").split("/")):
+        return t  # named so, not made so by our .gitignore
+    if t.cls == "temp" or t.cls in _LOCAL_ONLY:
+        # another host's /tmp is not this agent's scratch space
         return PathTarget(t.text, t.path, "outside_project")
     return t
 

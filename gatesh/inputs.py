@@ -134,8 +134,8 @@ def _from_input(cmd: tuple[Word, ...], composed: bool) -> Step:
     out: list[Word] = []
     for w in cmd:
         out.append(UNKNOWN_INPUT if w.value is not None and _REPL.search(w.value) else w)
-    if len(out) == len(cmd) and not any(w is UNKNOWN_INPUT for w in out):
-        out.append(UNKNOWN_INPUT)
+    if not any(w is UNKNOWN_INPUT for w in out):
+        out.append(UNKNOWN_INPUT)  # no {}: the input is appended
     return Step("parallel", argv=tuple(out), keep_stdin=False)
 
 
@@ -163,10 +163,10 @@ def _jobs(cmd: tuple[Word, ...], inputs: list[Word], composed: bool) -> Step:
 def _job(cmd: tuple[Word, ...], inp: Word, composed: bool) -> str:
     used = False
     words = []
+    q = (lambda x: x) if composed else shlex.quote
     for w in cmd:
         v = w.value
         if v is not None and _REPL.search(v):
-            q = (lambda x: x) if composed else shlex.quote
             words.append(inp.text.join(q(x) if x else "" for x in _REPL.split(v)))
             used = True
         elif composed:

@@ -5,7 +5,7 @@ The heredoc pass scans with it before tree-sitter; gatesh.words asks it where co
 
 from __future__ import annotations
 
-from gatesh.errors import Unparseable
+from gatesh.errors import Unparseable, UnterminatedHeredoc
 
 __all__ = ["Lexer", "scan_comsub", "scan_arith", "scan_brace", "scan_dq", "word_end"]
 
@@ -123,7 +123,7 @@ class Lexer:
         if closer:
             raise Unparseable("unterminated $( ) or ( ) substitution")
         if self.pending:
-            raise Unparseable(f"here-document without its terminator {self.pending[0][2]!r}")
+            raise UnterminatedHeredoc(self.pending[0][2])
         self.nest -= 1
         return i
 

@@ -5,7 +5,7 @@ gatesh.lexer imports it on the first `<<`, time, coproc or `!` it meets (start-u
 
 from __future__ import annotations
 
-from gatesh.errors import Unparseable
+from gatesh.errors import Unparseable, UnterminatedHeredoc
 from gatesh.lexer import META
 
 TYPE_CHECKING = False  # importing typing would cost start-up time on every gatesh -c
@@ -107,7 +107,7 @@ def bodies(lx: Lexer, nl: int, lvl: int) -> int:
         body = p
         while True:
             if p >= n:
-                raise Unparseable(f"here-document without its terminator {delim!r}")
+                raise UnterminatedHeredoc(delim)
             e = t.find("\n", p)
             e = n if e < 0 else e
             line = t[p:e]

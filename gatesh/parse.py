@@ -6,7 +6,7 @@ Anything tree-sitter flags, or that gatesh cannot vouch for, raises Unparseable.
 from __future__ import annotations
 
 from gatesh import heredoc, treesit
-from gatesh.errors import Unparseable
+from gatesh.errors import Unparseable, UnterminatedHeredoc
 from gatesh.model import Compound, Node, Pipeline, Program, Redirect, SimpleCommand
 from gatesh.model import lit
 from gatesh.plainline import plain_program
@@ -43,22 +43,13 @@ def parse(text: str) -> Program:
         raise Unparseable(f"internal parser error ({type(e).__name__}: {detail})") from e
 
 
-_NO_TERMINATOR = "here-document without its terminator "
-
-
 def _closed_at_eof(text: str, err: Unparseable) -> Program | None:
     """bash ends a here-document the text never terminates at the end of the text (with a
     warning) and runs the command: so does the gate, by writing the missing delimiters."""
-    import ast
     for _ in range(8):
-        msg = str(err)
-        if not msg.startswith(_NO_TERMINATOR):
+        if not isinstance(err, UnterminatedHeredoc):
             return None
-        try:
-            delim = ast.literal_eval(msg[len(_NO_TERMINATOR):])
-        except (ValueError, SyntaxError):
-            return None
-        text = text + ("" if text.endswith("\n") else "\n") + delim + "\n"
+        text = text + ("" if text.endswith("\n") else "\n") + err.delim + "\n"
         try:
             return _parse(text, 0)
         except Unparseable as again:

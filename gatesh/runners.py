@@ -32,8 +32,7 @@ RUNNERS: dict[str, frozenset[str] | None] = {
 
 # options whose value is shell code: `nix-shell --run STR`, `doppler run --command STR`
 _CODE_OPTS = {
-    "nix-shell": ("--run", "--command"), "doppler": ("--command",),
-    "infisical": ("--command",), "direnv": (), "devbox": (),
+    "nix-shell": ("--run", "--command"), "doppler": ("--command",), "infisical": ("--command",),
 }
 
 

@@ -43,6 +43,12 @@ def _under(p: str, d: str) -> bool:
     return p == d or p.startswith(d.rstrip("/") + "/")
 
 
+def regenerable_below(parts: list[str]) -> bool:
+    """A path's components below a directory of the home (`app/node_modules`) name build
+    output: regenerable wherever that directory is."""
+    return len(parts) > 1 and any(x in BUILD_OUTPUT for x in parts[1:])
+
+
 def path_class(p: str, ctx: Context) -> str:
     """The class of an absolute, normalised path."""
     if p == "/":
@@ -70,7 +76,7 @@ def path_class(p: str, ctx: Context) -> str:
         parts = p[len(home) + 1:].split("/")
         if parts[0].startswith("."):
             return "home_config"
-        if len(parts) > 1 and any(x in BUILD_OUTPUT for x in parts[1:]):
+        if regenerable_below(parts):
             return "build_output"  # ~/other-app/node_modules is just as regenerable
         return "outside_project"
     # home and project first: they may themselves live under /tmp (tests, CI, containers)

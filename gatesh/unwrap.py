@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from .model import (Assign, Feed, Invocation, Match, PartKind, Pipeline, Program,
                     Redirect, Severity, SimpleCommand, Verdict, Word)
-from . import latercode, wrappers
-from .runners import RUNNERS as _RUNNER_NAMES
+from . import latercode, runners, wrappers
 from .shellvalues import (DATA_COMMANDS, bind, echo_output, mktemp_value, split_words,
                           unquoted_body)
 
@@ -196,8 +195,7 @@ class _Walker:
             for lit in interp.literals(feed.literal):
                 if " " in lit:
                     self.code(lit, "sh?", via + (name,), remote, depth + 1, argv)
-        if step is None and name in _RUNNER_NAMES:
-            from . import runners
+        if step is None and name in runners.RUNNERS:
             step = runners.string_code(name, argv)
             if step is None:
                 k = runners.runner_start(name, argv)
